@@ -1,0 +1,225 @@
+"""The catalog: registry.yaml plus plugin entries, validated into method cards.
+
+Schema (one entry per method id, ``family-variant.training-data``)::
+
+    task: super-resolution          # one of zoo.plugins.TASKS
+    factory: rrdbnet                # a method factory registered by a plugin
+    params: {scale: 4}              # keyword arguments for the factory
+    weights:                        # optional; a ref, or a list of refs each with `setting:`
+      hub: owner/repo | bundled: package:relative/path
+      file: model.safetensors       # hub only
+      revision: <40-hex commit>     # hub only, pinned
+      sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses
+      source: <official URL>
+    license: Apache-2.0
+    paper: arXiv:1809.00219
+    description: one line
+    settings: [{}]                  # operating points, each passed to the factory
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.errors import CatalogError
+from zoo.plugins import TASKS, registry, unknown_message
+
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings"}
+REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting"}
+
+
+@dataclass(frozen=True)
+class WeightsRef:
+    """Where one weights file lives and what its bytes must hash to."""
+
+    hub: str | None = None
+    file: str | None = None
+    revision: str | None = None
+    bundled: str | None = None
+    sha256: str | None = None
+    source: str | None = None
+    setting: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.hub}/{self.file}@{self.revision[:12]}" if self.hub else f"bundled {self.bundled}"
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """A validated catalog entry."""
+
+    id: str
+    task: str
+    factory: str
+    params: dict
+    weights: tuple[WeightsRef, ...]
+    license: str | None
+    paper: str | None
+    description: str | None
+    settings: tuple[dict, ...]
+    origin: str
+
+    def weights_for(self, setting: dict) -> list[WeightsRef]:
+        """The weight refs that apply to an operating point (all refs without `setting`)."""
+        return [r for r in self.weights if all(setting.get(k) == v for k, v in r.setting.items())]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task": self.task, "factory": self.factory, "params": self.params,
+            "weights": [{k: v for k, v in r.__dict__.items() if v not in (None, {})} for r in self.weights],
+            "license": self.license, "paper": self.paper, "description": self.description,
+            "settings": list(self.settings), "origin": self.origin,
+        }
+
+
+def _fail(where: str, msg: str) -> CatalogError:
+    return CatalogError(f"{where}: {msg}")
+
+
+def _safe_relpath(value: str, where: str) -> None:
+    p = Path(value)
+    if p.is_absolute() or ".." in p.parts or value.startswith(("/", "\\")):
+        raise _fail(where, f"path {value!r} must be relative and stay inside its repository or package")
+
+
+def _parse_ref(raw: Any, where: str) -> WeightsRef:
+    if not isinstance(raw, dict):
+        raise _fail(where, f"must be a mapping with `hub:` or `bundled:`, got {type(raw).__name__}")
+    extra = set(raw) - REF_FIELDS
+    if extra:
+        raise _fail(where, f"unknown field(s) {sorted(extra)}; allowed: {sorted(REF_FIELDS)}")
+    if bool(raw.get("hub")) == bool(raw.get("bundled")):
+        raise _fail(where, "needs exactly one of `hub:` (Hugging Face repo) or `bundled:` (package:path)")
+    sha = raw.get("sha256")
+    if sha is not None and not (isinstance(sha, str) and HEX64.match(sha)):
+        raise _fail(f"{where}.sha256", f"must be 64 lowercase hex digits or null, got {sha!r}")
+    if raw.get("hub"):
+        if not isinstance(raw["hub"], str) or raw["hub"].count("/") != 1:
+            raise _fail(f"{where}.hub", f"must be 'owner/repo', got {raw['hub']!r}")
+        if not raw.get("file"):
+            raise _fail(f"{where}.file", "is required with `hub:` (the file inside the repo)")
+        _safe_relpath(str(raw["file"]), f"{where}.file")
+        rev = raw.get("revision")
+        if rev is not None and not (isinstance(rev, str) and HEX40.match(rev)):
+            raise _fail(f"{where}.revision", f"must be a full 40-hex commit sha (pinned), got {rev!r}")
+    else:
+        b = raw["bundled"]
+        if not isinstance(b, str) or ":" not in b:
+            raise _fail(f"{where}.bundled", f"must be 'package:relative/path', got {b!r}")
+        _safe_relpath(b.split(":", 1)[1], f"{where}.bundled")
+        if sha is None:
+            raise _fail(f"{where}.sha256", "is required for bundled weights")
+    setting = raw.get("setting") or {}
+    if not isinstance(setting, dict):
+        raise _fail(f"{where}.setting", "must be a mapping of setting values this file serves")
+    return WeightsRef(
+        hub=raw.get("hub"), file=raw.get("file"), revision=raw.get("revision"), bundled=raw.get("bundled"),
+        sha256=sha, source=raw.get("source"), setting=dict(setting),
+    )
+
+
+def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
+    """Validate one catalog entry; errors name the origin, the entry and the field."""
+    where = f"{origin}: methods.{method_id}"
+    if not isinstance(raw, dict):
+        raise _fail(where, f"must be a mapping, got {type(raw).__name__}")
+    extra = set(raw) - ENTRY_FIELDS
+    if extra:
+        raise _fail(where, f"unknown field(s) {sorted(extra)}; allowed: {sorted(ENTRY_FIELDS)}")
+    task = raw.get("task")
+    if task not in TASKS:
+        raise _fail(f"{where}.task", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    factory = raw.get("factory")
+    if not isinstance(factory, str) or not factory:
+        raise _fail(f"{where}.factory", "is required: the name of a registered method factory")
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise _fail(f"{where}.params", f"must be a mapping, got {type(params).__name__}")
+    w = raw.get("weights")
+    refs: list[WeightsRef] = []
+    if isinstance(w, list):
+        refs = [_parse_ref(r, f"{where}.weights[{i}]") for i, r in enumerate(w)]
+    elif w is not None:
+        refs = [_parse_ref(w, f"{where}.weights")]
+    settings = raw.get("settings", [{}])
+    if not isinstance(settings, list) or not settings or not all(isinstance(s, dict) for s in settings):
+        raise _fail(f"{where}.settings", "must be a non-empty list of mappings (operating points)")
+    return MethodCard(
+        id=method_id, task=task, factory=factory, params=dict(params), weights=tuple(refs),
+        license=raw.get("license"), paper=raw.get("paper"), description=raw.get("description"),
+        settings=tuple(dict(s) for s in settings), origin=origin,
+    )
+
+
+def registry_path() -> Path:
+    """registry.yaml: the packaged copy, or the repository's in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for p in (here / "registry.yaml", here.parent / "registry.yaml"):
+        if p.exists():
+            return p
+    raise CatalogError(f"registry.yaml not found next to {here}; reinstall imagezoo")
+
+
+@lru_cache(maxsize=4)
+def _read_yaml(path: str, mtime: float) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("methods", {}), dict):
+        raise CatalogError(f"{path}: top level must be a mapping with a `methods:` mapping")
+    return data
+
+
+def cards() -> dict[str, MethodCard]:
+    """Every method card: registry.yaml entries, then plugin catalog entries."""
+    path = registry_path()
+    data = _read_yaml(str(path), path.stat().st_mtime)
+    out: dict[str, MethodCard] = {}
+    for mid, raw in (data.get("methods") or {}).items():
+        out[mid] = parse_entry(mid, raw, path.name)
+    for mid, entry in registry().items["catalog"].items():
+        if mid in out:
+            raise CatalogError(
+                f"catalog id {mid!r} is defined in {out[mid].origin} and by plugin {entry.plugin!r}; rename one"
+            )
+        out[mid] = parse_entry(mid, entry.obj, f"plugin {entry.plugin}")
+    return out
+
+
+def get_card(method_id: str) -> MethodCard:
+    """The card for ``method_id``; unknown ids list close matches."""
+    all_cards = cards()
+    if method_id not in all_cards:
+        from zoo.errors import UnknownNameError
+
+        raise UnknownNameError(unknown_message("method", method_id, all_cards))
+    return all_cards[method_id]
+
+
+def list_methods(task: str | None = None, pattern: str | None = None, available: bool = False) -> list[MethodCard]:
+    """Method cards filtered by task, glob ``pattern`` on the id, and local availability."""
+    from zoo.weights import is_available
+
+    if task is not None and task not in TASKS:
+        raise CatalogError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    out = []
+    for card in sorted(cards().values(), key=lambda c: c.id):
+        if task and card.task != task:
+            continue
+        if pattern and not fnmatch.fnmatch(card.id, pattern):
+            continue
+        if available and not all(is_available(r) for r in card.weights):
+            continue
+        out.append(card)
+    return out

@@ -1,0 +1,305 @@
+"""The ``zoo`` command. Data goes to stdout, logs and progress to stderr.
+
+Exit codes: 0 success; 1 a regression gate found drifts, or some items/methods failed
+in `zoo run`; 2 usage or input error (unknown id, bad file, bad suite); 3 weights or
+metric unavailable / integrity failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import WeightsError, ZooError
+
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _parse_setting(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items or []:
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise ZooError(f"--setting {item!r}: expected KEY=VALUE, e.g. quality=75")
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+def cmd_list(a) -> int:
+    import zoo
+
+    cards = zoo.list_methods(task=a.task, pattern=a.pattern, available=a.available)
+    if a.json:
+        _print_json([c.to_dict() for c in cards])
+        return 0
+    from zoo.weights import is_available
+
+    for c in cards:
+        avail = "ready" if all(is_available(r) for r in c.weights) else "needs fetch"
+        print(f"{c.id:40s} {c.task:18s} {avail:12s} {c.paper or ''}")
+    return 0
+
+
+def cmd_info(a) -> int:
+    from zoo.catalog import get_card
+    from zoo.weights import is_available, local_path
+
+    card = get_card(a.id)
+    d = card.to_dict()
+    d["available"] = all(is_available(r) for r in card.weights)
+    d["local_files"] = [str(local_path(r)) if local_path(r) else None for r in card.weights]
+    if a.json:
+        _print_json(d)
+    else:
+        for k, v in d.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def _fetch_refs(method_ids: list[str], pin: bool) -> int:
+    from zoo.catalog import get_card
+    from zoo.weights import resolve, sha256_file
+
+    status = EXIT_OK
+    for mid in method_ids:
+        card = get_card(mid)
+        if not card.weights:
+            print(f"{mid}: no weights needed", file=sys.stderr)
+        for ref in card.weights:
+            try:
+                if pin:
+                    from huggingface_hub import hf_hub_download
+                    from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_url
+
+                    if ref.bundled:
+                        continue
+                    meta = get_hf_file_metadata(hf_hub_url(ref.hub, ref.file, revision=ref.revision or "main"))
+                    path = hf_hub_download(ref.hub, ref.file, revision=meta.commit_hash, library_name="imagezoo")
+                    print(f"{mid}: {ref.file}\n  revision: {meta.commit_hash}\n  sha256: {sha256_file(Path(path))}")
+                else:
+                    path = resolve(ref, mid, download=True)
+                    print(f"{mid}: {path} (sha256 verified)")
+            except Exception as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                status = EXIT_WEIGHTS
+    return status
+
+
+def cmd_fetch(a) -> int:
+    ids = list(a.ids)
+    if a.suite:
+        from zoo.harness.suite import load_suite
+
+        spec = load_suite(a.suite, a.include_path)
+        ids += [m.id for b in spec.benchmarks for m in b.methods]
+    if not ids:
+        raise ZooError("zoo fetch: name method ids or --suite SUITE")
+    return _fetch_refs(list(dict.fromkeys(ids)), a.pin)
+
+
+def cmd_convert(a) -> int:
+    from zoo.catalog import get_card
+    from zoo.loading import build
+    from zoo.weights import load_state_dict, save_state_dict
+
+    card = get_card(a.id)
+    method = build(card, **_parse_setting(a.setting))
+    state = method.convert_state_dict(load_state_dict(a.checkpoint))
+    method.load_state_dict(state, strict=True)  # proves the converted layout is complete
+    out = Path(a.output)
+    digest = save_state_dict(method.state_dict(), out)
+    fields = {"file": out.name, "sha256": digest, "source": a.source or "<official URL of the checkpoint>"}
+    if a.json:
+        _print_json(fields)
+    else:
+        print(f"# catalog fields for {card.id}:\nweights:")
+        for k, v in fields.items():
+            print(f"  {k}: {v}")
+    return 0
+
+
+def cmd_run(a) -> int:
+    import torch
+
+    import zoo
+    from zoo.images import read_image, write_image
+    from zoo.report.html import safe_name
+    from zoo.tasks import apply
+
+    method = zoo.load(a.id, device=a.device, weights=a.weights, **_parse_setting(a.setting))
+    out = Path(a.output)
+    out.mkdir(parents=True, exist_ok=True)
+    style = read_image(a.style)[None] if a.style else None
+    status = EXIT_OK
+    for inp in a.inputs:
+        try:
+            x = read_image(inp)[None]
+            with torch.inference_mode():
+                y, extras = apply(method, x, style=style, direction=a.direction)
+            dest = out / f"{safe_name(Path(inp).stem)}.png"
+            write_image(dest, y[0].cpu())
+            if "bitstreams" in extras:
+                (out / f"{safe_name(Path(inp).stem)}.bin").write_bytes(extras["bitstreams"][0])
+            print(dest)
+        except ZooError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = EXIT_DRIFT
+    return status
+
+
+def cmd_plugins(a) -> int:
+    from zoo.plugins import plugin_report
+
+    infos = plugin_report()
+    if a.json:
+        _print_json([i.__dict__ for i in infos])
+        return 0
+    for i in infos:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in i.registered.items()) or "nothing registered"
+        print(f"{i.name:14s} {i.version or '':8s} {i.module:28s} {'ERROR: ' + i.error if i.error else counts}")
+    return 0
+
+
+def _print_leaderboard(run) -> None:
+    print((Path(run.path) / "leaderboard.md").read_text())
+    print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}, reused {run.reused_units})", file=sys.stderr)
+
+
+def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
+    from zoo.report import load_results
+    from zoo.report.compare import compare, parse_tolerances
+
+    drifts = compare(current, load_results(baseline_path), parse_tolerances(tolerances), subset=subset)
+    if drifts.empty:
+        print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
+        return EXIT_OK
+    print(drifts.to_markdown(index=False))
+    print(f"regression gate: {len(drifts)} drift(s) against {baseline_path}", file=sys.stderr)
+    return EXIT_DRIFT
+
+
+def cmd_bench(a) -> int:
+    import zoo
+
+    run = zoo.bench(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
+                    progress=not a.no_progress)
+    _print_leaderboard(run)
+    if a.against:
+        return _gate(run.results, a.against, a.tolerance, subset=bool(a.method))
+    return EXIT_OK
+
+
+def cmd_report(a) -> int:
+    from zoo.report import load_results
+
+    path = Path(a.run)
+    load_results(path)
+    md = path / "leaderboard.md"
+    if not md.exists():
+        raise ZooError(f"{path}: no leaderboard.md; re-run `zoo bench` into this folder to rebuild the report")
+    print(md.read_text())
+    return 0
+
+
+def cmd_compare(a) -> int:
+    from zoo.report import load_results
+
+    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo", description="imagezoo: model zoo and benchmark harness for neural image processing")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("list", help="list catalog methods")
+    s.add_argument("--task")
+    s.add_argument("--pattern", help="glob on the method id")
+    s.add_argument("--available", action="store_true", help="only methods whose weights are local")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("info", help="show a method card")
+    s.add_argument("id")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_info)
+
+    s = sub.add_parser("fetch", help="download and verify weights")
+    s.add_argument("ids", nargs="*")
+    s.add_argument("--suite", help="fetch every method of a suite")
+    s.add_argument("--include-path", action="append", default=[])
+    s.add_argument("--pin", action="store_true", help="resolve the current commit and print revision + sha256 to pin")
+    s.set_defaults(fn=cmd_fetch)
+
+    s = sub.add_parser("convert", help="official checkpoint -> safetensors + catalog fields")
+    s.add_argument("id")
+    s.add_argument("checkpoint")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--source", help="official URL the checkpoint came from")
+    s.add_argument("--setting", action="append", default=[])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_convert)
+
+    s = sub.add_parser("run", help="apply a method to image files")
+    s.add_argument("id")
+    s.add_argument("inputs", nargs="+")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--setting", action="append", default=[], help="KEY=VALUE operating point")
+    s.add_argument("--weights", help="local checkpoint for the entry's architecture")
+    s.add_argument("--style", help="style image (style-transfer)")
+    s.add_argument("--direction", help="translation direction")
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("plugins", help="loaded plugins, what they registered, their errors")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_plugins)
+
+    s = sub.add_parser("bench", help="run a benchmark suite (default: the embedded quick suite)")
+    s.add_argument("suite", nargs="?", default="quick")
+    s.add_argument("-o", "--output", help="run folder (default runs/<suite>); re-running resumes and reuses")
+    s.add_argument("--include-path", action="append", default=[], help="extra folder of suite files")
+    s.add_argument("--method", action="append", default=[], help="run only these method ids")
+    s.add_argument("--against", help="baseline run folder or results file: exit 1 on drift")
+    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(fn=cmd_bench)
+
+    s = sub.add_parser("report", help="print a run's leaderboard")
+    s.add_argument("run")
+    s.set_defaults(fn=cmd_report)
+
+    s = sub.add_parser("compare", help="regression gate: run vs baseline")
+    s.add_argument("run")
+    s.add_argument("baseline")
+    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
+    s.add_argument("--subset", action="store_true", help="only methods present in RUN")
+    s.set_defaults(fn=cmd_compare)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except WeightsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WEIGHTS
+    except ZooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

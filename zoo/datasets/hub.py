@@ -1,0 +1,101 @@
+"""Image datasets from Hugging Face Hub dataset repositories, pinned to a revision.
+
+Files come through ``huggingface_hub.snapshot_download`` (so the Hub cache, offline mode
+and ``HF_HUB_CACHE`` work as for weights). A repository that stores images inside a
+``.tar.gz``/``.zip`` archive is extracted once into the zoo cache, refusing any member
+whose path would escape the extraction folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from zoo.datasets import Dataset
+from zoo.datasets.folder import folder
+from zoo.errors import ZooError
+from zoo.weights import hub_cache_dir, offline, zoo_cache_dir
+
+
+def catalog_datasets() -> dict[str, dict]:
+    """``datasets:`` entries of registry.yaml."""
+    from zoo.catalog import _read_yaml, registry_path
+
+    path = registry_path()
+    return dict(_read_yaml(str(path), path.stat().st_mtime).get("datasets") or {})
+
+
+def _safe_extract(archive: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+
+    def check(name: str) -> None:
+        target = (dest / name).resolve()
+        if target != root and root not in target.parents:
+            raise ZooError(f"archive {archive.name}: member {name!r} would escape the extraction folder; refusing it")
+
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as z:
+            for n in z.namelist():
+                check(n)
+            z.extractall(dest)
+    else:
+        with tarfile.open(archive) as t:
+            members = t.getmembers()
+            for m in members:
+                check(m.name)
+                if m.issym() or m.islnk():
+                    raise ZooError(f"archive {archive.name}: member {m.name!r} is a link; refusing it")
+            t.extractall(dest, members=members)
+
+
+def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str | None = None,
+        name: str | None = None, crop: int | None = None, limit: int | None = None) -> Dataset:
+    """Images from a Hub dataset repo.
+
+    Args:
+        repo: ``owner/name`` of a dataset repository.
+        revision: full commit sha (required: results must be reproducible).
+        pattern: glob of image files inside the repo (or inside ``archive``).
+        archive: a ``.tar.gz``/``.zip`` in the repo holding the images.
+    """
+    label = name or repo
+    if not revision or len(revision) != 40:
+        raise ZooError(
+            f"dataset {label}: revision {revision!r} is not a pinned 40-hex commit sha. Look up the commit on "
+            f"https://huggingface.co/datasets/{repo}/commits/main and pin it in the entry."
+        )
+    from huggingface_hub import snapshot_download
+
+    allow = [archive] if archive else [pattern]
+    try:
+        root = Path(snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=allow,
+                                      cache_dir=hub_cache_dir(), local_files_only=offline(), library_name="imagezoo"))
+    except Exception as exc:
+        raise ZooError(
+            f"dataset {label}: could not get {repo}@{revision[:12]} ({type(exc).__name__}: {exc}). Run "
+            f"`zoo fetch --dataset {name or repo}` where the Hub is reachable, or copy the Hub cache to HF_HUB_CACHE."
+        ) from exc
+    if archive:
+        src = root / archive
+        if not src.exists():
+            raise ZooError(f"dataset {label}: archive {archive} is not in {repo}@{revision[:12]}")
+        key = hashlib.sha256(f"{repo}@{revision}/{archive}".encode()).hexdigest()[:16]
+        dest = zoo_cache_dir() / "datasets" / key
+        if not (dest / ".complete").exists():
+            _safe_extract(src, dest)
+            (dest / ".complete").touch()
+        root = dest
+    ds = folder(str(root), name=label, crop=crop, limit=limit, pattern=pattern)
+    ds.options = {"repo": repo, "revision": revision, "pattern": pattern, "archive": archive, "crop": crop, "limit": limit}
+    return ds
+
+
+def from_catalog(name: str, **options: Any) -> Dataset:
+    entry = dict(catalog_datasets()[name])
+    for k in ("license", "paper", "description", "source"):
+        entry.pop(k, None)
+    return hub(name=name, **{**entry, **options})

@@ -1,0 +1,66 @@
+"""The embedded photographs: real images shipped inside scikit-image, scikit-learn and matplotlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo.datasets import Dataset, Item
+from zoo.errors import ZooError
+from zoo.images import read_image
+
+
+def _skimage(name: str) -> Path:
+    import skimage
+
+    return Path(skimage.__file__).parent / "data" / name
+
+
+def _sklearn(name: str) -> Path:
+    import sklearn
+
+    return Path(sklearn.__file__).parent / "datasets" / "images" / name
+
+
+def _mpl(name: str) -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / name
+
+
+#: Fixed split. Held-out images are never used to train the project's bundled models.
+SAMPLES: dict[str, dict[str, Path]] = {
+    "train": {
+        "astronaut": _skimage("astronaut.png"),
+        "coffee": _skimage("coffee.png"),
+        "hubble": _skimage("hubble_deep_field.jpg"),
+        "retina": _skimage("retina.jpg"),
+        "motorcycle": _skimage("motorcycle_left.png"),
+        "ihc": _skimage("ihc.png"),
+        "camera": _skimage("camera.png"),
+        "grass": _skimage("grass.png"),
+        "gravel": _skimage("gravel.png"),
+        "brick": _skimage("brick.png"),
+        "china": _sklearn("china.jpg"),
+    },
+    "heldout": {
+        "chelsea": _skimage("chelsea.png"),
+        "rocket": _skimage("rocket.jpg"),
+        "flower": _sklearn("flower.jpg"),
+        "grace_hopper": _mpl("grace_hopper.jpg"),
+    },
+}
+
+
+def samples(split: str = "heldout", crop: int | None = None, limit: int | None = None) -> Dataset:
+    """Embedded sample photographs.
+
+    Args:
+        split: ``train``, ``heldout`` or ``all``.
+        crop: centre-crop every image to at most crop x crop pixels.
+        limit: keep only the first ``limit`` images.
+    """
+    if split not in ("train", "heldout", "all"):
+        raise ZooError(f"samples: split must be 'train', 'heldout' or 'all', got {split!r}")
+    files = {**SAMPLES["train"], **SAMPLES["heldout"]} if split == "all" else SAMPLES[split]
+    loaders = [(name, (lambda n=name, p=path: Item(n, read_image(p)))) for name, path in files.items()]
+    return Dataset(f"samples-{split}", loaders[:limit] if limit else loaders, {"split": split, "crop": crop, "limit": limit})

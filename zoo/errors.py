@@ -1,0 +1,50 @@
+"""Exceptions. Every message names the thing, the cause and the fix."""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base class for every error imagezoo raises on purpose."""
+
+
+class PluginError(ZooError):
+    """A plugin could not be loaded or registered something invalid."""
+
+
+class CatalogError(ZooError):
+    """registry.yaml or a plugin's catalog entry is malformed."""
+
+
+class UnknownNameError(ZooError, KeyError):
+    """A method, metric or dataset name that nothing registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class WeightsError(ZooError):
+    """Weights could not be found, downloaded, verified or loaded."""
+
+
+class WeightsIntegrityError(WeightsError):
+    """A weights file's sha256 differs from the catalog."""
+
+
+class ContractError(ZooError):
+    """A method broke its task contract (shape, dtype, range, NaN)."""
+
+
+class ImageError(ZooError):
+    """An image file could not be decoded or is not a valid image."""
+
+
+class MetricError(ZooError, ValueError):
+    """A metric received input it cannot measure."""
+
+
+class MetricUnavailable(ZooError):
+    """A metric cannot run here (missing weights); ``reason`` says why and how to fix it."""
+
+
+class SuiteError(ZooError):
+    """A suite file is malformed."""

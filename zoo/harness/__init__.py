@@ -1,0 +1,1 @@
+"""The benchmark harness: suites, units of work, result store, executors."""

@@ -1,0 +1,36 @@
+"""The plugin contract. These docstrings are the plugin author's reference (see docs/plugins.md).
+
+Every hook receives a ``register`` callback; the host validates names, detects duplicates
+and records which plugin registered what.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+#: Version of the hook API described here. A plugin may set ``ZOO_HOOK_API = 1`` in its
+#: module; a different value is reported as an error and the plugin is not loaded.
+HOOK_API_VERSION = 1
+
+hookspec = pluggy.HookspecMarker("zoo")
+hookimpl = pluggy.HookimplMarker("zoo")
+
+
+@hookspec
+def register_methods(register):
+    """Register method factories: ``register(name, factory, task="super-resolution")``."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register metric factories: ``register(name, factory)``; ``factory(**options) -> Metric``."""
+
+
+@hookspec
+def register_datasets(register):
+    """Register dataset factories: ``register(name, factory)``; ``factory(**options) -> Dataset``."""
+
+
+@hookspec
+def register_catalog(register):
+    """Register catalog entries: ``register(method_id, entry_dict)`` in the registry.yaml schema."""

@@ -1,0 +1,213 @@
+"""Decode, encode and convert images.
+
+Everything returns float32 RGB in [0, 1] as C x H x W tensors (add a batch dim yourself).
+Decoding handles PNG, JPEG, WebP, TIFF (8/16-bit), grayscale, RGBA (alpha dropped),
+CMYK, palette images and EXIF orientation. Colour conversions: RGB <-> Y (ITU-R BT.601,
+MATLAB ``rgb2ycbcr``: Y in [16, 235] / 255) and RGB <-> CIELAB (D65, sRGB).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from zoo.errors import ImageError
+
+#: Largest image accepted, in pixels (a decompression bomb guard); ZOO_MAX_PIXELS overrides.
+MAX_PIXELS = int(os.environ.get("ZOO_MAX_PIXELS", 16384 * 16384))
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm", ".pgm")
+
+
+def _from_array(arr: np.ndarray, source: str) -> torch.Tensor:
+    if arr.size == 0:
+        raise ImageError(f"{source}: image has zero size {arr.shape}")
+    if arr.dtype == np.uint8:
+        x = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        x = arr.astype(np.float32) / 65535.0
+    elif arr.dtype in (np.int32, np.uint32):  # Pillow mode "I" (16-bit PNG/TIFF grayscale)
+        x = arr.astype(np.float32) / (65535.0 if arr.max() > 255 else 255.0)
+    elif arr.dtype.kind == "f":
+        x = arr.astype(np.float32)
+    elif arr.dtype == bool:
+        x = arr.astype(np.float32)
+    else:
+        raise ImageError(f"{source}: unsupported pixel type {arr.dtype}")
+    if x.ndim == 2:
+        x = np.stack([x] * 3, axis=-1)
+    if x.ndim != 3:
+        raise ImageError(f"{source}: expected a 2-D image, got array of shape {arr.shape}")
+    if x.shape[2] == 1:
+        x = np.repeat(x, 3, axis=2)
+    elif x.shape[2] == 4:
+        x = x[:, :, :3]
+    elif x.shape[2] != 3:
+        raise ImageError(f"{source}: {x.shape[2]} channels; expected 1, 3 or 4")
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))).clamp_(0, 1)
+
+
+def _read_tiff(data: bytes, source: str) -> torch.Tensor:
+    import tifffile
+
+    try:
+        arr = tifffile.imread(io.BytesIO(data))
+    except Exception as exc:
+        raise ImageError(f"{source}: not a readable TIFF ({exc}); re-export the file") from exc
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+        arr = arr.transpose(1, 2, 0)
+    if arr.ndim >= 2 and arr.shape[0] * arr.shape[1] > MAX_PIXELS:
+        raise ImageError(f"{source}: {arr.shape[1]}x{arr.shape[0]} exceeds the {MAX_PIXELS}-pixel limit (decompression bomb guard); set ZOO_MAX_PIXELS to allow it")
+    return _from_array(arr, source)
+
+
+def decode(data: bytes, source: str = "<bytes>") -> torch.Tensor:
+    """Decode encoded image bytes into a 3 x H x W float32 RGB tensor in [0, 1]."""
+    if not data:
+        raise ImageError(f"{source}: file is empty (0 bytes)")
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return _read_tiff(data, source)
+    old = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{source}: image is too large ({exc}); it may be a decompression bomb. Set ZOO_MAX_PIXELS to allow it.") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{source}: not a recognised image format (corrupt, or not an image); supported: {', '.join(EXTENSIONS)}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{source}: corrupt or truncated image ({exc}); re-export or re-download the file") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    if img.width == 0 or img.height == 0:
+        raise ImageError(f"{source}: image has zero size {img.size}")
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img).astype(np.uint16 if img.mode.startswith("I;16") else np.int32)
+        if arr.dtype == np.int32:
+            arr = arr.clip(0, 65535).astype(np.uint16)
+        return _from_array(arr, source)
+    if img.mode == "F":
+        return _from_array(np.asarray(img), source)
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # palette, grayscale, CMYK; alpha is dropped
+    return _from_array(np.asarray(img), source)
+
+
+def read_image(path: str | os.PathLike) -> torch.Tensor:
+    """Read an image file into a 3 x H x W float32 RGB tensor in [0, 1].
+
+    Raises:
+        ImageError: missing, empty, corrupt, truncated, zero-size or oversized file.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ImageError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImageError(f"{path}: is a directory, expected an image file") from exc
+    return decode(data, str(path))
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Round [0, 1] floats to uint8 as a saved image would be (round half up, clamp)."""
+    return torch.floor(x.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    """Float image rounded to the uint8 grid and back to [0, 1] floats."""
+    return to_uint8(x).to(torch.float32) / 255.0
+
+
+def encode(x: torch.Tensor, fmt: str = "PNG", **options) -> bytes:
+    """Encode a 3 x H x W [0, 1] tensor (rounded to uint8) with Pillow."""
+    arr = to_uint8(x).permute(1, 2, 0).cpu().numpy()
+    buf = io.BytesIO()
+    Image.fromarray(arr, "RGB").save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def write_image(path: str | os.PathLike, x: torch.Tensor) -> Path:
+    """Write a 3 x H x W (or 1 x 3 x H x W) tensor; the format follows the extension."""
+    path = Path(path)
+    if x.dim() == 4:
+        if x.shape[0] != 1:
+            raise ImageError(f"{path}: write_image takes one image, got a batch of {x.shape[0]}")
+        x = x[0]
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image extension {path.suffix!r}; use one of {', '.join(EXTENSIONS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode(x, fmt))
+    return path
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (0..255) -> float32 [0, 1]; float tensors pass through as float32."""
+    return x.to(torch.float32) / 255.0 if x.dtype == torch.uint8 else x.to(torch.float32)
+
+
+# --- colour -------------------------------------------------------------------------------
+
+_Y_WEIGHTS = (65.481, 128.553, 24.966)  # ITU-R BT.601 for R, G, B in [0, 1] -> Y in [16, 235]
+
+
+def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
+    """Luma of ``... x 3 x H x W`` RGB in [0, 1] as MATLAB ``rgb2ycbcr``: (16 + 65.481R + 128.553G + 24.966B) / 255."""
+    r, g, b = x.unbind(-3)
+    return ((16.0 + _Y_WEIGHTS[0] * r + _Y_WEIGHTS[1] * g + _Y_WEIGHTS[2] * b) / 255.0).unsqueeze(-3)
+
+
+def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
+    """Full MATLAB ``rgb2ycbcr`` (BT.601, studio swing), all channels divided by 255."""
+    r, g, b = x.unbind(-3)
+    y = 16.0 + 65.481 * r + 128.553 * g + 24.966 * b
+    cb = 128.0 - 37.797 * r - 74.203 * g + 112.0 * b
+    cr = 128.0 + 112.0 * r - 93.786 * g - 18.214 * b
+    return torch.stack([y, cb, cr], dim=-3) / 255.0
+
+
+def ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_ycbcr`."""
+    y, cb, cr = (x * 255.0).unbind(-3)
+    y, cb, cr = y - 16.0, cb - 128.0, cr - 128.0
+    r = 0.00456621 * y + 0.00625893 * cr
+    g = 0.00456621 * y - 0.00153632 * cb - 0.00318811 * cr
+    b = 0.00456621 * y + 0.00791071 * cb
+    return torch.stack([r, g, b], dim=-3)
+
+
+_RGB2XYZ = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+_WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+
+
+def rgb_to_lab(x: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] -> CIELAB (D65, 2 degree observer); L in [0, 100]."""
+    d = x.to(torch.float64)
+    lin = torch.where(d > 0.04045, ((d + 0.055) / 1.055) ** 2.4, d / 12.92)
+    xyz = torch.einsum("ij,...jhw->...ihw", _RGB2XYZ, lin) / _WHITE_D65.view(3, 1, 1)
+    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    fx, fy, fz = f.unbind(-3)
+    lab = torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
+    return lab.to(x.dtype)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """CIELAB (D65) -> sRGB in [0, 1] (clamped)."""
+    d = lab.to(torch.float64)
+    L, a, b = d.unbind(-3)
+    fy = (L + 16) / 116
+    f = torch.stack([fy + a / 500, fy, fy - b / 200], dim=-3)
+    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE_D65.view(3, 1, 1)
+    lin = torch.einsum("ij,...jhw->...ihw", torch.linalg.inv(_RGB2XYZ), xyz).clamp_min(0)
+    rgb = torch.where(lin > 0.0031308, 1.055 * lin ** (1 / 2.4) - 0.055, 12.92 * lin)
+    return rgb.clamp(0, 1).to(lab.dtype)

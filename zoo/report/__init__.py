@@ -1,0 +1,58 @@
+"""Reports from a run's long-form results: tables, leaderboards, plots, HTML, meta."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zoo.report.leaderboard import leaderboard_markdown, summarize
+
+
+def write_report(run) -> Path:
+    """Write results.{parquet,csv}, meta.json, leaderboard.md, plots and index.html into ``run.path``."""
+    from zoo.report.html import write_html
+    from zoo.report.plots import rd_plots, sample_grids
+
+    out = Path(run.path)
+    out.mkdir(parents=True, exist_ok=True)
+    df = run.results
+    df.to_parquet(out / "results.parquet", index=False)
+    df.to_csv(out / "results.csv", index=False)
+    (out / "meta.json").write_text(json.dumps(run.meta, indent=2, default=str))
+    summary = summarize(df, run.meta, seed=run.meta.get("seed", 0))
+    summary.to_csv(out / "summary.csv", index=False)
+    extra_sections = []
+    try:
+        from zoo.report.rd import bd_tables
+
+        for bench, table in bd_tables(df, run).items():
+            extra_sections.append((f"BD-rate vs {table.attrs.get('anchor')} ({bench})", table))
+    except ImportError:
+        pass
+    md = leaderboard_markdown(summary, run.meta, extra_sections)
+    (out / "leaderboard.md").write_text(md)
+    plots = rd_plots(df, out)
+    grids = sample_grids(out)
+    write_html(out, md, plots + grids, run.meta)
+    return out
+
+
+def load_results(path: str | Path) -> pd.DataFrame:
+    """Results of a run folder (or a results.csv/.parquet file)."""
+    from zoo.errors import ZooError
+
+    p = Path(path)
+    if p.is_dir():
+        for name in ("results.parquet", "results.csv"):
+            if (p / name).exists():
+                p = p / name
+                break
+    if not p.is_file():
+        raise ZooError(f"{path}: no results.parquet or results.csv here; pass a run folder written by `zoo bench`")
+    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"])
+    df["setting"] = df["setting"].astype(str)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
+    return df

@@ -1,0 +1,69 @@
+"""Regression gate: compare a run with a baseline and list every drift.
+
+Rows are matched on (benchmark, dataset, item, method, setting, metric). A value drifts
+when |current - baseline| exceeds the metric's absolute tolerance, when its fingerprint
+changed (measured differently), or when it turned from ok to failed. A method or metric
+present in the baseline and missing from the run is a drift too. Cost metrics
+(runtime, memory) are machine-dependent and not compared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zoo.report.leaderboard import COST
+
+KEY = ["benchmark", "dataset", "item", "method", "setting", "metric"]
+DEFAULT_TOLERANCE = 1e-4
+
+
+def compare(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: dict[str, float] | None = None,
+            default_tolerance: float = DEFAULT_TOLERANCE, subset: bool = False) -> pd.DataFrame:
+    """Drifts between ``current`` and ``baseline`` (empty frame: no drift).
+
+    Args:
+        tolerances: absolute tolerance per metric name.
+        subset: compare only the (benchmark, method) pairs present in ``current``, so a
+            partial run can be checked against a full baseline.
+    """
+    tolerances = tolerances or {}
+    cur = current[~current.metric.isin(COST)].copy()
+    base = baseline[~baseline.metric.isin(COST)].copy()
+    if subset:
+        present = set(zip(cur.benchmark, cur.method))
+        base = base[[p in present for p in zip(base.benchmark, base.method)]]
+    merged = base.merge(cur, on=KEY, how="left", suffixes=("_base", "_run"), indicator=True)
+    drifts = []
+    for _, r in merged.iterrows():
+        tol = tolerances.get(r.metric, default_tolerance)
+        reason = None
+        if r["_merge"] == "left_only":
+            reason = "missing from run"
+        elif r.status_base == "ok" and r.status_run != "ok":
+            reason = f"now {r.status_run}: {r.error_run}"
+        elif r.status_base == "ok" and r.fingerprint_base != r.fingerprint_run:
+            reason = f"fingerprint changed: {r.fingerprint_base} -> {r.fingerprint_run}"
+        elif r.status_base == "ok":
+            a, b = float(r.value_base), float(r.value_run)
+            same_inf = np.isinf(a) and np.isinf(b) and np.sign(a) == np.sign(b)
+            if not same_inf and not (abs(a - b) <= tol):
+                reason = f"|Δ| = {abs(a - b):.3g} > {tol:g}"
+        if reason:
+            drifts.append({**{k: r[k] for k in KEY}, "baseline": r.get("value_base"), "run": r.get("value_run"),
+                           "tolerance": tol, "reason": reason})
+    return pd.DataFrame(drifts, columns=KEY + ["baseline", "run", "tolerance", "reason"])
+
+
+def parse_tolerances(items: list[str]) -> dict[str, float]:
+    """``["psnr=0.01", "ssim=1e-4"]`` -> ``{"psnr": 0.01, "ssim": 0.0001}``."""
+    from zoo.errors import ZooError
+
+    out = {}
+    for item in items or []:
+        name, _, val = item.partition("=")
+        try:
+            out[name.strip()] = float(val)
+        except ValueError:
+            raise ZooError(f"--tolerance {item!r}: expected METRIC=ABS, e.g. psnr=0.01") from None
+    return out

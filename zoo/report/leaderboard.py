@@ -1,0 +1,122 @@
+"""Aggregation (mean, 95% bootstrap CI, n) and Markdown leaderboards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COST = ("runtime_ms", "params", "peak_mem_mb")
+
+
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (NaN for fewer than 2 finite values)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
+    """One row per (benchmark, method, setting, metric): mean, ci_low, ci_high, n, status."""
+    rows = []
+    if df.empty:
+        return pd.DataFrame(columns=["benchmark", "task", "method", "setting", "metric", "mean", "ci_low", "ci_high", "n", "status", "note"])
+    for (bench, task, method, setting, metric), g in df.groupby(["benchmark", "task", "method", "setting", "metric"], sort=False):
+        ok = g[g.status == "ok"]
+        if metric == "*":  # the method (or some items) failed before any metric ran
+            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric="*", mean=np.nan,
+                             ci_low=np.nan, ci_high=np.nan, n=len(g), status="failed", note=str(g.error.iloc[0])))
+            continue
+        if ok.empty:
+            st = g.status.iloc[0]
+            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric, mean=np.nan,
+                             ci_low=np.nan, ci_high=np.nan, n=0, status=st, note=str(g.error.iloc[0])))
+            continue
+        vals = ok.value.to_numpy(dtype=np.float64)
+        lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
+        failed = int((g.status == "failed").sum())
+        rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
+                         mean=float(np.mean(vals)), ci_low=lo, ci_high=hi, n=len(vals),
+                         status="ok" if not failed else "partial", note=f"{failed} item(s) failed" if failed else ""))
+    return pd.DataFrame(rows)
+
+
+def _fmt(v: float, metric: str = "") -> str:
+    if metric == "params" and np.isfinite(v):
+        return f"{int(v):,}"
+    if not np.isfinite(v):
+        return "inf" if v == np.inf else "–"
+    a = abs(v)
+    return f"{v:.0f}" if a >= 1000 else f"{v:.2f}" if a >= 10 else f"{v:.4f}"
+
+
+def _direction(meta: dict, bench: str, metric: str) -> bool | None:
+    info = meta.get("metrics", {}).get(f"{bench}/{metric}")
+    if info is not None:
+        return bool(info["higher_is_better"])
+    return False if metric in COST else None
+
+
+def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -> str:
+    """Markdown: per task, per benchmark, methods x metrics as mean [95% CI], best in bold."""
+    lines = [f"# Leaderboard — suite `{meta.get('suite')}`, run `{meta.get('run')}`", ""]
+    lines.append(f"imagezoo {meta.get('versions', {}).get('imagezoo', '?')}, torch {meta.get('versions', {}).get('torch', '?')}, "
+                 f"seed {meta.get('seed')}, outputs rounded to uint8: {meta.get('round_outputs')}. "
+                 "Cells: mean [95% bootstrap CI]; n = items. ↑ higher is better, ↓ lower is better.")
+    lines.append("")
+    if summary.empty:
+        return "\n".join(lines + ["(no results)", ""])
+    for task, tg in summary.groupby("task", sort=False):
+        lines += [f"## {task}", ""]
+        for bench, bg in tg.groupby("benchmark", sort=False):
+            ds = meta.get("datasets", {}).get(bench, {})
+            lines += [f"### {bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
+            metrics = [m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"] + [m for m in COST if m in set(bg.metric)]
+            header = ["method", "setting", "n"]
+            for m in metrics:
+                d = _direction(meta, bench, m)
+                header.append(f"{m} {'↑' if d else '↓' if d is False else ''}".strip())
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            best = {}
+            for m in metrics:
+                mm = bg[(bg.metric == m) & bg["mean"].notna()]
+                d = _direction(meta, bench, m)
+                if len(mm) > 1 and d is not None and m not in COST:
+                    best[m] = mm["mean"].max() if d else mm["mean"].min()
+            for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
+                cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
+                ns = g[~g.metric.isin(COST)].n
+                cells.append(str(int(ns.max())) if len(ns) else "")
+                for m in metrics:
+                    r = g[g.metric == m]
+                    if r.empty:
+                        cells.append("")
+                        continue
+                    r = r.iloc[0]
+                    if r.status in ("unavailable", "failed") and not np.isfinite(r["mean"]):
+                        cells.append(r.status)
+                        continue
+                    txt = _fmt(r["mean"], m)
+                    if np.isfinite(r.ci_low):
+                        txt += f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+                    if m in best and r["mean"] == best[m]:
+                        txt = f"**{txt}**"
+                    cells.append(txt)
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+            unavailable = bg[bg.status == "unavailable"].drop_duplicates(["metric"])
+            for _, r in unavailable.iterrows():
+                lines.append(f"- {r.metric}: unavailable — {r.note}")
+            notes = bg[bg.status.isin(["failed", "partial"])].drop_duplicates(["method", "metric", "note"])
+            for _, r in notes.iterrows():
+                lines.append(f"- `{r.method}` {'' if r.metric == '*' else r.metric}: {r.status} — {r.note}")
+            notes = pd.concat([unavailable, notes])
+            if len(notes):
+                lines.append("")
+    for title, table in extra_sections:
+        lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".3f") if len(table) else "(not enough points)", ""]
+    return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Plots: rate-distortion curves for compression, sample grids (input / methods / reference)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from zoo.report.html import safe_name  # noqa: E402
+
+
+def rd_plots(df: pd.DataFrame, out: Path) -> list[Path]:
+    """bpp vs each distortion metric, one curve per method, per compression benchmark."""
+    paths = []
+    comp = df[(df.task == "compression") & (df.status == "ok") & (df.item != "*")]
+    if comp.empty:
+        return paths
+    means = comp.groupby(["benchmark", "method", "setting", "metric"]).value.mean().unstack("metric").reset_index()
+    if "bpp" not in means:
+        return paths
+    for bench, g in means.groupby("benchmark"):
+        for metric in [m for m in g.columns if m not in ("benchmark", "method", "setting", "bpp")]:
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            for method, mg in g.groupby("method"):
+                mg = mg.dropna(subset=["bpp", metric]).sort_values("bpp")
+                finite = mg[mg[metric].abs() < float("inf")]
+                if finite.empty:
+                    continue
+                ax.plot(finite.bpp, finite[metric], marker="o", label=method)
+            ax.set_xlabel("bpp")
+            ax.set_ylabel(metric)
+            ax.set_title(f"{bench}: rate–distortion")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+            fig.tight_layout()
+            path = out / "plots" / f"rd-{safe_name(bench)}-{safe_name(metric)}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            paths.append(path)
+    return paths
+
+
+def sample_grids(out: Path, max_methods: int = 8) -> list[Path]:
+    """One grid per benchmark and item: input, each method's output, reference."""
+    from PIL import Image
+
+    paths = []
+    root = out / "samples"
+    if not root.is_dir():
+        return paths
+    for bench_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        items = sorted({p.stem.split("--")[-1] for p in bench_dir.glob("_reference--*.png")})
+        for item in items:
+            tiles = [("input", bench_dir / f"_input--{item}.png")]
+            outs = sorted(p for p in bench_dir.glob(f"*--{item}.png") if not p.name.startswith("_"))
+            tiles += [(p.stem.rsplit("--", 1)[0], p) for p in outs[:max_methods]]
+            tiles.append(("reference", bench_dir / f"_reference--{item}.png"))
+            tiles = [(label, p) for label, p in tiles if p.exists()]
+            n = len(tiles)
+            fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.8), squeeze=False)
+            for ax, (label, p) in zip(axes[0], tiles):
+                ax.imshow(Image.open(p))
+                ax.set_title(label.replace("--", "\n"), fontsize=6)
+                ax.axis("off")
+            fig.tight_layout()
+            path = out / "plots" / f"samples-{bench_dir.name}-{item}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
+    return paths

@@ -1,0 +1,202 @@
+"""Weights: catalog refs -> verified local files -> state dicts.
+
+Hub refs go through ``huggingface_hub.hf_hub_download`` at a pinned revision; bundled refs
+come from plugin package data. Every resolution verifies sha256 (the verdict is cached,
+keyed by path, size and mtime, so repeated loads are cheap). Files are read with
+safetensors, or ``torch.load(weights_only=True)`` for official ``.pth`` files; never with a
+plain unpickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import os
+import pickle
+import threading
+from pathlib import Path
+
+import torch
+
+from zoo.catalog import WeightsRef
+from zoo.errors import WeightsError, WeightsIntegrityError
+
+_lock = threading.Lock()
+
+
+def zoo_cache_dir() -> Path:
+    """imagezoo's own cache (sha256 verdicts, metric reference statistics): ``ZOO_CACHE``."""
+    root = os.environ.get("ZOO_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "imagezoo"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hub_cache_dir() -> str | None:
+    return os.environ.get("HF_HUB_CACHE") or None
+
+
+def offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``ZOO_OFFLINE``) is set: only cached files are used."""
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "ZOO_OFFLINE"))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of ``path``, remembered by (realpath, size, mtime_ns) in the zoo cache."""
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+    db = zoo_cache_dir() / "sha256.json"
+    with _lock:
+        try:
+            table = json.loads(db.read_text())
+        except (OSError, ValueError):
+            table = {}
+        if key in table:
+            return table[key]
+        digest = sha256_file(Path(real))
+        table[key] = digest
+        tmp = db.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table))
+        os.replace(tmp, db)
+    return digest
+
+
+def _bundled_path(ref: WeightsRef) -> Path:
+    package, rel = ref.bundled.split(":", 1)
+    try:
+        root = Path(str(importlib.resources.files(package)))
+    except ModuleNotFoundError as exc:
+        raise WeightsError(f"bundled weights {ref.bundled!r}: package {package!r} is not installed") from exc
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents:
+        raise WeightsError(f"bundled weights {ref.bundled!r} points outside package {package!r}")
+    return path
+
+
+def local_path(ref: WeightsRef) -> Path | None:
+    """The file for ``ref`` if it is bundled or already in the Hub cache; never downloads."""
+    if ref.bundled:
+        p = _bundled_path(ref)
+        return p if p.exists() else None
+    if ref.revision is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(ref.hub, ref.file, cache_dir=hub_cache_dir(), revision=ref.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+def is_available(ref: WeightsRef) -> bool:
+    return local_path(ref) is not None
+
+
+def verify(path: Path, ref: WeightsRef, method_id: str) -> None:
+    """Raise :class:`WeightsIntegrityError` (deleting nothing) when the sha256 differs."""
+    if ref.sha256 is None:
+        raise WeightsError(
+            f"{method_id}: weights {ref.label} have no pinned sha256 in the catalog, so they cannot be "
+            f"verified. Run `zoo fetch --pin {method_id}` to download them and print the sha256 and "
+            f"revision to pin, then add them to the entry."
+        )
+    actual = cached_sha256(path)
+    if actual != ref.sha256:
+        raise WeightsIntegrityError(
+            f"{method_id}: sha256 mismatch for {path}: expected {ref.sha256}, got {actual}. The file was "
+            f"left in place; delete it and run `zoo fetch {method_id}` again, or fix the catalog entry."
+        )
+
+
+def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
+    """Return a verified local path for ``ref``, downloading it from the Hub if allowed."""
+    if ref.bundled:
+        path = _bundled_path(ref)
+        if not path.exists():
+            raise WeightsError(f"{method_id}: bundled weights {ref.bundled!r} are missing from the installed package")
+        verify(path, ref, method_id)
+        return path
+    if ref.sha256 is None:
+        verify(Path(ref.file), ref, method_id)  # raises the "pin it" message before any download
+    if ref.revision is None:
+        raise WeightsError(
+            f"{method_id}: weights {ref.hub}/{ref.file} have no pinned revision in the catalog. Run "
+            f"`zoo fetch --pin {method_id}` to resolve the current commit and sha256, then add them to the entry."
+        )
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from zoo import __version__
+
+    local_only = offline() or not download
+    try:
+        path = Path(
+            hf_hub_download(
+                ref.hub, ref.file, revision=ref.revision, cache_dir=hub_cache_dir(), local_files_only=local_only,
+                library_name="imagezoo", library_version=__version__, etag_timeout=5,
+            )
+        )
+    except LocalEntryNotFoundError as exc:
+        why = "downloads are off (offline)" if local_only else "the Hub could not be reached"
+        raise WeightsError(
+            f"{method_id}: weights file {ref.file} from {ref.hub} (revision {ref.revision[:12]}) is not in the "
+            f"local Hub cache and {why}. Run `zoo fetch {method_id}` where the Hugging Face Hub is reachable "
+            f"(or copy that Hub cache to HF_HUB_CACHE)."
+        ) from exc
+    except Exception as exc:
+        raise WeightsError(
+            f"{method_id}: could not download {ref.file} from {ref.hub} at revision {ref.revision[:12]}: "
+            f"{type(exc).__name__}: {exc}. Check the network, or run `zoo fetch {method_id}` elsewhere and copy the Hub cache."
+        ) from exc
+    verify(path, ref, method_id)
+    return path
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a checkpoint safely: safetensors, or ``torch.load(weights_only=True)``.
+
+    Raises:
+        WeightsError: the file is not a checkpoint, or a ``.pth`` carries a pickle payload
+            beyond tensors and plain containers (refused, never executed).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"checkpoint {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise WeightsError(f"{path}: not a valid safetensors file ({exc}); re-download or re-convert it") from exc
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(
+            f"{path}: refused to load: the checkpoint holds Python objects beyond tensors "
+            f"(weights_only=True rejected it: {str(exc).splitlines()[0]}). imagezoo never unpickles arbitrary "
+            f"code; convert it with `zoo convert` in a trusted environment or obtain a safetensors file."
+        ) from exc
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{path}: expected a state dict (mapping of names to tensors), got {type(obj).__name__}")
+    return obj
+
+
+def save_state_dict(state: dict[str, torch.Tensor], path: str | os.PathLike) -> str:
+    """Write ``state`` as safetensors and return its sha256."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return sha256_file(Path(path))
