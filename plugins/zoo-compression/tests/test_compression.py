@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo.errors import ZooError
+from zoo.report.rd import bd_psnr, bd_rate
+from zoo.testing import check_method, sample_batch
+
+CODECS = [("jpeg.pil", {"quality": 50}), ("jpeg444.pil", {"quality": 50}), ("jpeg2000.pil", {"quality": 32}),
+          ("webp.pil", {"quality": 50}), ("webp-lossless.pil", {}), ("avif.pil", {"quality": 50}),
+          ("png.pil", {}), ("jpegxl.pil", {"quality": 50})]
+
+
+@pytest.mark.parametrize("mid,setting", CODECS)
+def test_codec_conforms_and_round_trips_what_metrics_see(mid, setting):
+    check_method(mid, setting=setting, size=32)
+    codec = zoo.load(mid, **setting)
+    x = sample_batch(2, 40)
+    streams = codec.compress(x)
+    y = codec.decompress(streams)
+    assert torch.equal(codec.decompress(streams), y)  # decoding is deterministic: what the metrics saw
+    bpp = zoo.metric("bpp")(y, x, bitstreams=streams)
+    assert bpp.tolist() == [8 * len(s) / (40 * 40) for s in streams]
+    if mid in ("png.pil", "webp-lossless.pil"):
+        assert torch.equal(zoo.images.quantize(x), y)
+
+
+@pytest.mark.parametrize("mid,setting", CODECS)
+def test_corrupt_or_truncated_bitstream_is_a_clear_error(mid, setting):
+    codec = zoo.load(mid, **setting)
+    s = codec.compress(sample_batch(1, 40))[0]
+    for bad in (s[: len(s) // 3], b"\x00" * 50):
+        with pytest.raises(ZooError, match="corrupt or truncated"):
+            codec.decompress([bad])
+
+
+def test_quality_out_of_range_is_refused():
+    with pytest.raises(ZooError, match="between 0 and 100"):
+        zoo.load("jpeg.pil", quality=150)
+
+
+def test_bd_rate_known_offset():
+    rate = np.array([0.25, 0.5, 1.0, 2.0])
+    psnr = np.array([28.0, 31.0, 34.0, 37.0])
+    assert bd_rate(rate, psnr, rate * 0.8, psnr) == pytest.approx(-20.0, abs=1e-9)
+    assert bd_rate(rate, psnr, rate * 1.5, psnr) == pytest.approx(50.0, abs=1e-9)
+    assert bd_psnr(rate, psnr, rate, psnr + 0.7) == pytest.approx(0.7, abs=1e-9)
