@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+from PIL import Image
+
+from zoo.cli import main
+
+
+def test_list_json_and_filters(capsys):
+    assert main(["list", "--task", "compression", "--json"]) == 0
+    cards = json.loads(capsys.readouterr().out)
+    assert cards and all(c["task"] == "compression" for c in cards)
+    assert main(["list", "--available", "--pattern", "espcn*"]) == 0
+    assert "espcn-x4.samples" in capsys.readouterr().out
+
+
+def test_info_and_unknown_id(capsys):
+    assert main(["info", "espcn-x4.samples", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["available"] and info["paper"] == "arXiv:1609.05158"
+    assert main(["info", "espcn-x4.sample"]) == 2
+    assert "Did you mean: espcn-x4.samples" in capsys.readouterr().err
+
+
+def test_run_applies_method_to_files(tmp_path, capsys):
+    src = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (16, 20, 3), dtype=np.uint8)).save(src)
+    assert main(["run", "bicubic.classical", str(src), "-o", str(tmp_path / "out"), "--setting", "scale=2"]) == 0
+    assert Image.open(tmp_path / "out" / "in.png").size == (40, 32)
+    assert main(["run", "jpeg.pil", str(src), "-o", str(tmp_path / "c"), "--setting", "quality=30"]) == 0
+    assert (tmp_path / "c" / "in.bin").stat().st_size > 0
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    assert main(["run", "bicubic.classical", str(bad), "-o", str(tmp_path / "o2"), "--setting", "scale=2"]) == 1
+    assert "bad.png" in capsys.readouterr().err
+
+
+def test_fetch_offline_fails_fast_for_unpinned_or_missing(capsys):
+    assert main(["fetch", "espcn-x4.samples"]) == 0  # bundled: verified in place
+    assert "sha256 verified" in capsys.readouterr().out
+
+
+def test_plugins_json(capsys):
+    assert main(["plugins", "--json"]) == 0
+    names = {p["name"] for p in json.loads(capsys.readouterr().out)}
+    assert {"builtin", "example", "superres", "compression"} <= names
