@@ -72,7 +72,7 @@ def unknown_message(what: str, name: str, choices) -> str:
 _state: dict[str, Any] = {"loaded": False, "infos": {}, "registry": None}
 
 
-def _selected(names: list[str]) -> set[str] | None:
+def _selected() -> set[str] | None:
     raw = os.environ.get("ZOO_LOAD_PLUGINS")
     if raw is None:
         return None
@@ -85,7 +85,7 @@ def load_entry_points() -> None:
         return
     _state["loaded"] = True
     eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN, e.name))
-    wanted = _selected([ep.name for ep in eps])
+    wanted = _selected()
     for ep in eps:  # registration order = precedence: the built-ins first, then by name
         if wanted is not None and ep.name not in wanted and ep.name != BUILTIN:
             continue
