@@ -84,7 +84,7 @@ def test_bench_writes_report_and_reuses_cache(tmp_path, suite_file):
     for f in ("results.parquet", "results.csv", "leaderboard.md", "meta.json", "index.html"):
         assert (tmp_path / "run" / f).exists()
     md = (tmp_path / "run" / "leaderboard.md").read_text()
-    assert "## super-resolution" in md and "psnr-y ↑" in md and "**" in md
+    assert "## super-resolution" in md and "psnr-y ↑" in md and "**" in md and "runtime_ms ↓" in md
     assert list((tmp_path / "run" / "plots").glob("rd-*.png")) and list((tmp_path / "run" / "plots").glob("samples-*.png"))
     assert run.computed_units == 5 and run.reused_units == 0
     again = zoo.bench(str(suite_file), out=tmp_path / "run", progress=False)

@@ -76,7 +76,8 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
             lines += [f"### {bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
             metrics = [m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"]
             unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
-            metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)  # measured first, in suite order + [m for m in COST if m in set(bg.metric)]
+            metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)  # measured first, in suite order
+            metrics += [m for m in COST if m in set(bg.metric)]
             header = ["method", "setting", "n"]
             for m in metrics:
                 d = _direction(meta, bench, m)
