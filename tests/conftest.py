@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 import pytest
+
+
+def lay_out_hub_cache(cache: Path, repo: str, rev: str, filename: str, data: bytes, repo_type: str = "model") -> Path:
+    """Exactly the layout huggingface_hub writes: blobs/<sha>, snapshots/<rev>/<file> -> blob, refs/main."""
+    folder = cache / f"{repo_type}s--{repo.replace('/', '--')}"
+    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(data)
+    snap = folder / "snapshots" / rev / filename
+    snap.parent.mkdir(parents=True, exist_ok=True)
+    if snap.exists() or snap.is_symlink():
+        snap.unlink()
+    snap.symlink_to(blob)
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / "main").write_text(rev)
+    return snap
 
 
 @pytest.fixture(autouse=True, scope="session")

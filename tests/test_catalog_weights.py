@@ -12,21 +12,9 @@ from zoo.catalog import parse_entry
 from zoo.errors import CatalogError, WeightsError, WeightsIntegrityError
 from zoo.weights import load_state_dict, resolve
 
+from conftest import lay_out_hub_cache
+
 REV = "a" * 40
-
-
-def _lay_out_hub_cache(cache, repo, rev, filename, data: bytes):
-    """Exactly the layout huggingface_hub writes: blobs/<sha>, snapshots/<rev>/<file> -> blob, refs/main."""
-    folder = cache / f"models--{repo.replace('/', '--')}"
-    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    blob.write_bytes(data)
-    snap = folder / "snapshots" / rev / filename
-    snap.parent.mkdir(parents=True, exist_ok=True)
-    snap.symlink_to(blob)
-    (folder / "refs").mkdir(exist_ok=True)
-    (folder / "refs" / "main").write_text(rev)
-    return snap
 
 
 def _safetensors_bytes(tmp_path, state):
@@ -76,7 +64,7 @@ def hub_method(tmp_path, monkeypatch, fresh_plugins):
 
 def test_load_resolves_pinned_hub_file_and_verifies_sha(hub_method):
     assert not zoo.list_methods(pattern="conv.*", available=True)
-    _lay_out_hub_cache(hub_method["cache"], "someone/conv", REV, "model.safetensors", hub_method["data"])
+    lay_out_hub_cache(hub_method["cache"], "someone/conv", REV, "model.safetensors", hub_method["data"])
     assert [c.id for c in zoo.list_methods(pattern="conv.*", available=True)] == ["conv.test"]
     m = zoo.load("conv.test")
     x = torch.rand(1, 3, 8, 8)
@@ -93,7 +81,7 @@ def test_offline_missing_weights_fail_fast_naming_method_file_and_fetch(hub_meth
 
 
 def test_sha_mismatch_raises_with_both_hashes_and_keeps_file(hub_method):
-    snap = _lay_out_hub_cache(hub_method["cache"], "someone/conv", REV, "model.safetensors", b"tampered" + hub_method["data"])
+    snap = lay_out_hub_cache(hub_method["cache"], "someone/conv", REV, "model.safetensors", b"tampered" + hub_method["data"])
     with pytest.raises(WeightsIntegrityError) as err:
         zoo.load("conv.test")
     actual = hashlib.sha256(b"tampered" + hub_method["data"]).hexdigest()

@@ -199,8 +199,9 @@ def test_samples_dataset_split_is_fixed_and_real():
 
 
 def test_hub_dataset_from_a_laid_out_cache(tmp_path, monkeypatch):
-    import hashlib
     import tarfile
+
+    from conftest import lay_out_hub_cache
 
     cache = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
@@ -213,16 +214,7 @@ def test_hub_dataset_from_a_laid_out_cache(tmp_path, monkeypatch):
     with tarfile.open(archive, "w:gz") as t:
         for f in sorted(src.iterdir()):
             t.add(f, arcname=f"HR/{f.name}")
-    data = archive.read_bytes()
-    folder = cache / "datasets--someone--sr"
-    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-    blob.parent.mkdir(parents=True)
-    blob.write_bytes(data)
-    snap = folder / "snapshots" / rev / "data" / "HR.tar.gz"
-    snap.parent.mkdir(parents=True)
-    snap.symlink_to(blob)
-    (folder / "refs").mkdir()
-    (folder / "refs" / "main").write_text(rev)
+    lay_out_hub_cache(cache, "someone/sr", rev, "data/HR.tar.gz", archive.read_bytes(), repo_type="dataset")
     ds = zoo.dataset("hub", repo="someone/sr", revision=rev, archive="data/HR.tar.gz", pattern="HR/*.png")
     assert ds.ids == ["HR/img0", "HR/img1", "HR/img2"] and float(ds[2].image.max()) == pytest.approx(80 / 255)
     with pytest.raises(ZooError, match="not a pinned"):
