@@ -225,6 +225,33 @@ def test_hub_dataset_from_a_laid_out_cache(tmp_path, monkeypatch):
         zoo.dataset("set5")
 
 
+def test_hub_parquet_dataset_and_the_face_set_entry(tmp_path, monkeypatch):
+    """Images stored as bytes in a parquet column (the Hub's Image feature), as celeba-hq is."""
+    import io
+
+    import pandas as pd
+
+    from conftest import lay_out_hub_cache
+
+    cache = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    rows = []
+    for i in range(4):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((16, 12, 3), 50 + i, np.uint8)).save(buf, format="JPEG", quality=95)
+        rows.append({"image": {"bytes": buf.getvalue(), "path": f"{i}.jpg"}, "label": i})
+    pq = tmp_path / "shard.parquet"
+    pd.DataFrame(rows).to_parquet(pq)
+    entry = zoo.datasets.hub.catalog_datasets()["celeba-hq"]
+    lay_out_hub_cache(cache, entry["repo"], entry["revision"], entry["parquet"], pq.read_bytes(), repo_type="dataset")
+    ds = zoo.dataset("celeba-hq", limit=3)
+    assert len(ds) == 3 and ds[1].image.shape == (3, 16, 12)
+    assert abs(float(ds[1].image.mean()) * 255 - 51) < 2
+    assert ds.options["parquet"] == entry["parquet"]
+    with pytest.raises(ZooError, match="no column 'img'"):
+        zoo.dataset("celeba-hq", image_column="img")
+
+
 def test_archive_path_escape_is_refused(tmp_path):
     import io
     import tarfile

@@ -6,7 +6,8 @@ Schema (one entry per method id, ``family-variant.training-data``)::
     factory: rrdbnet                # a method factory registered by a plugin
     params: {scale: 4}              # keyword arguments for the factory
     weights:                        # optional; a ref, or a list of refs each with `setting:`
-      hub: owner/repo | bundled: package:relative/path
+      hub: owner/repo | bundled: package:relative/path  (neither: no Hub mirror confirmed yet;
+                                    # then `source:` is required and `zoo load` explains the way)
       file: model.safetensors       # hub only
       revision: <40-hex commit>     # hub only, pinned
       sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses
@@ -51,7 +52,14 @@ class WeightsRef:
 
     @property
     def label(self) -> str:
-        return f"{self.hub}/{self.file}@{self.revision[:12]}" if self.hub else f"bundled {self.bundled}"
+        if self.hub:
+            return f"{self.hub}/{self.file}@{(self.revision or 'unpinned')[:12]}"
+        return f"bundled {self.bundled}" if self.bundled else f"{self.source} (no Hub mirror)"
+
+    @property
+    def unmirrored(self) -> bool:
+        """Only the official URL is known: no Hugging Face Hub copy is pinned yet."""
+        return not self.hub and not self.bundled
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,10 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
     extra = set(raw) - REF_FIELDS
     if extra:
         raise _fail(where, f"unknown field(s) {sorted(extra)}; allowed: {sorted(REF_FIELDS)}")
-    if bool(raw.get("hub")) == bool(raw.get("bundled")):
+    if raw.get("hub") and raw.get("bundled"):
         raise _fail(where, "needs exactly one of `hub:` (Hugging Face repo) or `bundled:` (package:path)")
+    if not raw.get("hub") and not raw.get("bundled") and not raw.get("source"):
+        raise _fail(where, "needs `hub:` (Hugging Face repo), `bundled:` (package:path), or at least the official `source:` URL")
     sha = raw.get("sha256")
     if sha is not None and not (isinstance(sha, str) and HEX64.match(sha)):
         raise _fail(f"{where}.sha256", f"must be 64 lowercase hex digits or null, got {sha!r}")
@@ -112,7 +122,7 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
         rev = raw.get("revision")
         if rev is not None and not (isinstance(rev, str) and HEX40.match(rev)):
             raise _fail(f"{where}.revision", f"must be a full 40-hex commit sha (pinned), got {rev!r}")
-    else:
+    elif raw.get("bundled"):
         b = raw["bundled"]
         if not isinstance(b, str) or ":" not in b:
             raise _fail(f"{where}.bundled", f"must be 'package:relative/path', got {b!r}")
@@ -208,13 +218,16 @@ def get_card(method_id: str) -> MethodCard:
 
 
 def list_methods(task: str | None = None, pattern: str | None = None, available: bool = False) -> list[MethodCard]:
-    """Method cards filtered by task, glob ``pattern`` on the id, and local availability."""
+    """Method cards whose plugin is loaded, filtered by task, glob ``pattern`` on the id, and local availability."""
     from zoo.weights import is_available
 
     if task is not None and task not in TASKS:
         raise CatalogError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
     out = []
+    factories = registry().items["methods"]
     for card in sorted(cards().values(), key=lambda c: c.id):
+        if card.factory not in factories:  # its plugin is not installed (or not loaded)
+            continue
         if task and card.task != task:
             continue
         if pattern and not fnmatch.fnmatch(card.id, pattern):

@@ -44,7 +44,14 @@ def cmd_list(a) -> int:
     from zoo.weights import is_available
 
     for c in cards:
-        avail = "ready" if all(is_available(r) for r in c.weights) else "needs fetch"
+        if all(is_available(r) for r in c.weights):
+            avail = "ready"
+        elif any(r.unmirrored for r in c.weights):
+            avail = "no hub mirror"
+        elif any(r.sha256 is None for r in c.weights):
+            avail = "unpinned"
+        else:
+            avail = "needs fetch"
         print(f"{c.id:40s} {c.task:18s} {avail:12s} {c.paper or ''}")
     return 0
 
@@ -75,6 +82,11 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
         if not card.weights:
             print(f"{mid}: no weights needed", file=sys.stderr)
         for ref in card.weights:
+            if ref.unmirrored:
+                print(f"error: {mid}: no Hugging Face Hub mirror is pinned for {ref.source}; download it from there "
+                      f"and pass it with --weights", file=sys.stderr)
+                status = EXIT_WEIGHTS
+                continue
             try:
                 if pin:
                     from huggingface_hub import hf_hub_download

@@ -90,7 +90,7 @@ def local_path(ref: WeightsRef) -> Path | None:
     if ref.bundled:
         p = _bundled_path(ref)
         return p if p.exists() else None
-    if ref.revision is None:
+    if ref.unmirrored or ref.revision is None:
         return None
     from huggingface_hub import try_to_load_from_cache
 
@@ -126,6 +126,12 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
             raise WeightsError(f"{method_id}: bundled weights {ref.bundled!r} are missing from the installed package")
         verify(path, ref, method_id)
         return path
+    if ref.unmirrored:
+        raise WeightsError(
+            f"{method_id}: no Hugging Face Hub copy of these weights is pinned in the catalog yet; the official "
+            f"file is {ref.source}. Download it, check it, and pass it with `--weights FILE` (zoo run / "
+            f"zoo.load(..., weights=FILE)), or add a `hub:` mirror with its revision and sha256 to the entry."
+        )
     if ref.sha256 is None:
         verify(Path(ref.file), ref, method_id)  # raises the "pin it" message before any download
     if ref.revision is None:

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from zoo.datasets import Dataset
+from zoo.datasets import Dataset, Item
 from zoo.datasets.folder import folder
 from zoo.errors import ZooError
 from zoo.weights import hub_cache_dir, offline, zoo_cache_dir
@@ -52,8 +52,33 @@ def _safe_extract(archive: Path, dest: Path) -> None:
             t.extractall(dest, members=members)
 
 
+def _parquet_dataset(files: list[Path], column: str, label: str, limit: int | None) -> Dataset:
+    """Images stored as encoded bytes in a parquet column (the Hub's ``Image`` feature layout)."""
+    import pyarrow.parquet as pq
+
+    from zoo.images import decode
+
+    loaders = []
+    for f in files:
+        table = pq.ParquetFile(f)
+        if column not in table.schema_arrow.names:
+            raise ZooError(f"dataset {label}: {f.name} has no column {column!r} (columns: {table.schema_arrow.names}); "
+                           f"set `image_column:` in the entry")
+        for batch in table.iter_batches(columns=[column], batch_size=64):
+            for j, cell in enumerate(batch.column(0).to_pylist()):
+                data = cell.get("bytes") if isinstance(cell, dict) else cell
+                if not isinstance(data, (bytes, bytearray)):
+                    raise ZooError(f"dataset {label}: {f.name} column {column!r} holds {type(data).__name__}, not encoded image bytes")
+                item_id = f"{f.stem}-{len(loaders):05d}"
+                loaders.append((item_id, lambda d=bytes(data), i=item_id: Item(i, decode(d, f"{label}/{i}"))))
+                if limit and len(loaders) >= limit:
+                    return Dataset(label, loaders)
+    return Dataset(label, loaders)
+
+
 def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str | None = None,
-        name: str | None = None, crop: int | None = None, limit: int | None = None) -> Dataset:
+        name: str | None = None, crop: int | None = None, limit: int | None = None,
+        parquet: str | None = None, image_column: str = "image") -> Dataset:
     """Images from a Hub dataset repo.
 
     Args:
@@ -61,6 +86,7 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
         revision: full commit sha (required: results must be reproducible).
         pattern: glob of image files inside the repo (or inside ``archive``).
         archive: a ``.tar.gz``/``.zip`` in the repo holding the images.
+        parquet: glob of parquet files whose ``image_column`` holds encoded images.
     """
     label = name or repo
     if not revision or len(revision) != 40:
@@ -70,7 +96,7 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
         )
     from huggingface_hub import snapshot_download
 
-    allow = [archive] if archive else [pattern]
+    allow = [archive] if archive else [parquet] if parquet else [pattern]
     try:
         root = Path(snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=allow,
                                       cache_dir=hub_cache_dir(), local_files_only=offline(), library_name="imagezoo"))
@@ -79,6 +105,14 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
             f"dataset {label}: could not get {repo}@{revision[:12]} ({type(exc).__name__}: {exc}). Run "
             f"`zoo fetch --dataset {name or repo}` where the Hub is reachable, or copy the Hub cache to HF_HUB_CACHE."
         ) from exc
+    options = {"repo": repo, "revision": revision, "pattern": pattern, "archive": archive, "crop": crop, "limit": limit}
+    if parquet:
+        files = sorted(root.glob(parquet))
+        if not files:
+            raise ZooError(f"dataset {label}: no files match {parquet!r} in {repo}@{revision[:12]}")
+        ds = _parquet_dataset(files, image_column, label, limit)
+        ds.options = {**options, "parquet": parquet, "image_column": image_column}
+        return ds
     if archive:
         src = root / archive
         if not src.exists():
@@ -90,7 +124,7 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
             (dest / ".complete").touch()
         root = dest
     ds = folder(str(root), name=label, crop=crop, limit=limit, pattern=pattern)
-    ds.options = {"repo": repo, "revision": revision, "pattern": pattern, "archive": archive, "crop": crop, "limit": limit}
+    ds.options = options
     return ds
 
 

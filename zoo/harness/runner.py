@@ -29,7 +29,7 @@ import zoo
 from zoo.catalog import MethodCard, get_card
 from zoo.datasets import Dataset, build_dataset
 from zoo.datasets.degrade import bicubic_down
-from zoo.errors import MetricUnavailable, ZooError
+from zoo.errors import MetricUnavailable, WeightsError, WeightsIntegrityError, ZooError
 from zoo.harness.store import COLUMNS, Store, unit_key
 from zoo.harness.suite import Benchmark, Suite, load_suite
 from zoo.images import quantize, write_image
@@ -150,8 +150,11 @@ class Runner:
             method = self._load(card.id, setting)
         except Exception as exc:
             err = f"{type(exc).__name__}: {exc}"
-            _log(f"[zoo] {bench.name}: {card.id} {setting_str(setting)} failed to load: {err}")
-            rows.append(_row(base, metric="*", status="failed", error=err))
+            # weights that are not here (offline, unpinned, no Hub mirror) make a method
+            # unavailable, with the reason; anything else is a failure of the method
+            status = "unavailable" if isinstance(exc, WeightsError) and not isinstance(exc, WeightsIntegrityError) else "failed"
+            _log(f"[zoo] {bench.name}: {card.id} {setting_str(setting)} {status}: {err}")
+            rows.append(_row(base, metric="*", status=status, error=err))
             return pd.DataFrame(rows)
         for _, m in metrics:
             m.reset()

@@ -28,7 +28,7 @@ def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
         ok = g[g.status == "ok"]
         if metric == "*":  # the method (or some items) failed before any metric ran
             rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric="*", mean=np.nan,
-                             ci_low=np.nan, ci_high=np.nan, n=len(g), status="failed", note=str(g.error.iloc[0])))
+                             ci_low=np.nan, ci_high=np.nan, n=len(g), status=g.status.iloc[0], note=str(g.error.iloc[0])))
             continue
         if ok.empty:
             st = g.status.iloc[0]
@@ -94,10 +94,11 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                 cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
                 ns = g[~g.metric.isin(COST)].n
                 cells.append(str(int(ns.max())) if len(ns) else "")
+                whole = g[(g.metric == "*") & g.status.isin(["unavailable", "failed"])]
                 for m in metrics:
                     r = g[g.metric == m]
                     if r.empty:
-                        cells.append("")
+                        cells.append(whole.status.iloc[0] if len(whole) and m not in COST else "")
                         continue
                     r = r.iloc[0]
                     if r.status in ("unavailable", "failed") and not np.isfinite(r["mean"]):
@@ -111,9 +112,12 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                     cells.append(txt)
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
-            unavailable = bg[bg.status == "unavailable"].drop_duplicates(["metric"])
+            unavailable = bg[bg.status == "unavailable"]
+            unavailable = pd.concat([unavailable[unavailable.metric != "*"].drop_duplicates(["metric"]),
+                                     unavailable[unavailable.metric == "*"].drop_duplicates(["method", "note"])])
             for _, r in unavailable.iterrows():
-                lines.append(f"- {r.metric}: unavailable — {r.note}")
+                who = f"`{r.method}`" if r.metric == "*" else r.metric
+                lines.append(f"- {who}: unavailable — {r.note}")
             notes = bg[bg.status.isin(["failed", "partial"])].drop_duplicates(["method", "metric", "note"])
             for _, r in notes.iterrows():
                 lines.append(f"- `{r.method}` {'' if r.metric == '*' else r.metric}: {r.status} — {r.note}")

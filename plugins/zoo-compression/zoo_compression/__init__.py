@@ -9,9 +9,11 @@ ZOO_HOOK_API = 1
 
 @zoo.hookimpl
 def register_methods(register):
+    from zoo_compression.learned import CompressAICodec
     from zoo_compression.pillow_codecs import PillowCodec
 
     register("pillow-codec", PillowCodec, task="compression")
+    register("compressai", CompressAICodec, task="compression")
 
 
 @zoo.hookimpl

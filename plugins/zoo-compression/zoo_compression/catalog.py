@@ -1,6 +1,9 @@
-"""Catalog entries this plugin ships (classical codecs; operating points as settings)."""
+"""Catalog entries this plugin ships: classical codecs, CompressAI's published models, and the
+small codec trained here. Operating points are settings, so one id yields an RD curve."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 Q = [{"quality": q} for q in (10, 30, 50, 75, 90)]
 
@@ -23,3 +26,59 @@ ENTRIES: dict[str, dict] = {
     "jpegxl.pil": {"task": "compression", "factory": "pillow-codec", "params": {"codec": "jpegxl"}, "settings": Q,
                    "license": "libjxl (BSD-3)", "paper": "ISO/IEC 18181", "description": "JPEG XL via pillow-jxl-plugin"},
 }
+
+PAPERS = {
+    "bmshj2018-factorized": ("arXiv:1802.01436", "Ballé et al. 2018, factorized prior"),
+    "bmshj2018-hyperprior": ("arXiv:1802.01436", "Ballé et al. 2018, scale hyperprior"),
+    "mbt2018-mean": ("arXiv:1809.02736", "Minnen et al. 2018, mean-scale hyperprior"),
+    "mbt2018": ("arXiv:1809.02736", "Minnen et al. 2018, joint autoregressive + hierarchical prior"),
+    "cheng2020-anchor": ("arXiv:2001.01568", "Cheng et al. 2020, anchor (residual blocks, GMM-free)"),
+    "cheng2020-attn": ("arXiv:2001.01568", "Cheng et al. 2020, with attention modules"),
+}
+
+
+def _compressai_entries() -> dict[str, dict]:
+    """One entry per (architecture, metric) with CompressAI's published files as per-quality refs.
+
+    File names and URLs come from CompressAI's own table (the 8 hex digits in each name
+    are the start of the file's sha256, torch.hub's convention). No Hugging Face Hub
+    mirror of these files could be confirmed from here, so the refs carry only `source`.
+    """
+    from compressai.zoo.image import model_urls
+
+    from zoo_compression.learned import QUALITIES
+
+    out = {}
+    for arch, (paper, what) in PAPERS.items():
+        for metric, urls in model_urls[arch].items():
+            qualities = sorted(q for q in urls if q in QUALITIES[arch])
+            out[f"{arch}-{metric}.vimeo90k"] = {
+                "task": "compression", "factory": "compressai", "params": {"arch": arch, "metric": metric},
+                "settings": [{"quality": q} for q in qualities],
+                "weights": [{"setting": {"quality": q}, "source": urls[q]} for q in qualities],
+                "license": "BSD-3-Clause-Clear (CompressAI)", "paper": paper,
+                "description": f"{what}; CompressAI's model trained on Vimeo-90k for {metric}",
+            }
+    return out
+
+
+ENTRIES.update(_compressai_entries())
+
+# The small factorized-prior codec trained by train_codec.py (sha256 printed by the script).
+TRAINED_SHA256 = {
+    1: None,
+    2: None,
+    3: None,
+}
+_W = Path(__file__).parent / "weights"
+if all(TRAINED_SHA256.values()):
+    ENTRIES["factorized-small.samples"] = {
+        "task": "compression", "factory": "compressai",
+        "params": {"arch": "bmshj2018-factorized", "N": 48, "M": 64},
+        "settings": [{"rate": r} for r in TRAINED_SHA256],
+        "weights": [{"setting": {"rate": r}, "bundled": f"zoo_compression:weights/factorized-small-r{r}.safetensors",
+                     "sha256": sha, "source": f"trained by zoo_compression/train_codec.py --rate {r} (seed 0)"}
+                    for r, sha in TRAINED_SHA256.items()],
+        "license": "Apache-2.0", "paper": "arXiv:1802.01436",
+        "description": "Factorized-prior codec (CompressAI FactorizedPrior, N=48, M=64) trained offline on the embedded photographs",
+    }

@@ -15,24 +15,22 @@ import torch
 from torch import nn
 
 from zoo.datasets.degrade import imresize
-from zoo.tasks import SuperResolver
+from zoo_superres.base import NetSR
 
 
-class ESPCN(SuperResolver):
-    def __init__(self, scale: int = 4, channels: int = 64, depth: int = 3) -> None:
-        super().__init__()
-        self.scale = scale
+class ESPCN(NetSR):
+    def __init__(self, scale: int = 4, channels: int = 64, depth: int = 3, tile: int | None = None,
+                 tile_pad: int | None = None) -> None:
+        super().__init__(scale, tile, tile_pad)
         layers: list[nn.Module] = [nn.Conv2d(3, channels, 5, padding=2), nn.ReLU(inplace=True)]
         for _ in range(depth):
             layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
         layers += [nn.Conv2d(channels, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale)]
         self.body = nn.Sequential(*layers)
+        self.receptive_radius = 2 + depth + 1 + 3  # convs, plus the bicubic kernel's reach
 
     def residual(self, lr: torch.Tensor) -> torch.Tensor:
         return self.body(lr - 0.5)
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         return imresize(lr, float(self.scale)) + self.residual(lr)
-
-    def _upscale(self, lr: torch.Tensor) -> torch.Tensor:
-        return self(lr).clamp(0, 1)

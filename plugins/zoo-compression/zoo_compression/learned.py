@@ -1,0 +1,222 @@
+"""Learned codecs through CompressAI's architectures and its rANS entropy coder.
+
+Architectures (CompressAI's modules, loaded key for key from the official checkpoints):
+
+- ``bmshj2018-factorized``: Ballé et al., "Variational Image Compression with a Scale
+  Hyperprior", ICLR 2018 (arXiv:1802.01436), factorized-prior baseline;
+- ``bmshj2018-hyperprior``: the same paper's scale hyperprior;
+- ``mbt2018-mean`` and ``mbt2018``: Minnen et al., "Joint Autoregressive and Hierarchical
+  Priors for Learned Image Compression", NeurIPS 2018 (arXiv:1809.02736);
+- ``cheng2020-anchor`` and ``cheng2020-attn``: Cheng et al., "Learned Image Compression
+  with Discretized Gaussian Mixture Likelihoods and Attention Modules", CVPR 2020
+  (arXiv:2001.01568).
+
+Bitstream (self-contained, every byte counted in bpp)::
+
+    magic 'Z' | version+groups (1 byte) | height, width (uint16 big-endian)
+    | length of every group but the last (LEB128) | crc32 of the payload (4 bytes) | payload
+
+The payload is CompressAI's strings, byte for byte. The image is padded to a multiple of
+64 the way CompressAI's own evaluation pads it (centred, zeros) and cropped after decoding,
+so the decoder needs nothing but the bitstream and the model. The CRC turns a corrupted or
+truncated stream into a clear error instead of garbage.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+from zoo.errors import ZooError
+from zoo.tasks import Compressor
+
+PAD_MULTIPLE = 64
+MAGIC = b"Z"
+VERSION = 1
+MAX_SIDE = 65535
+CDF_BUFFERS = {"_quantized_cdf", "_offset", "_cdf_length", "scale_table"}
+
+# Channel widths per quality, as published with the official checkpoints (compressai.zoo.image.cfgs).
+QUALITIES = {
+    "bmshj2018-factorized": range(1, 9), "bmshj2018-hyperprior": range(1, 9), "mbt2018-mean": range(1, 9),
+    "mbt2018": range(1, 9), "cheng2020-anchor": range(1, 7), "cheng2020-attn": range(1, 7),
+}
+
+
+def _architecture(arch: str):
+    from compressai.zoo.image import model_architectures
+
+    if arch not in QUALITIES:
+        raise ZooError(f"compressai: unknown architecture {arch!r}; choose from {sorted(QUALITIES)}")
+    return model_architectures[arch]
+
+
+def pad_to(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """Zero-pad H and W up to ``multiple``, centred (CompressAI's evaluation convention)."""
+    h, w = x.shape[-2:]
+    nh, nw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+    left, top = (nw - w) // 2, (nh - h) // 2
+    pad = (left, nw - w - left, top, nh - h - top)
+    return F.pad(x, pad, mode="constant", value=0), pad
+
+
+def crop(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    left, right, top, bottom = pad
+    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _read_leb128(buf: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 56:
+            raise ValueError("truncated length field")
+        byte = buf[pos]
+        n |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not byte & 0x80:
+            return n, pos
+
+
+def pack(height: int, width: int, groups: list[bytes]) -> bytes:
+    """One image's header and strings as a self-contained bitstream."""
+    if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
+        raise ZooError(f"image of {height}x{width} pixels: sides must be between 1 and {MAX_SIDE} for this bitstream format")
+    if not 1 <= len(groups) <= 15:
+        raise ZooError(f"bitstream format holds 1 to 15 string groups, got {len(groups)}")
+    payload = b"".join(groups)
+    head = MAGIC + bytes([VERSION << 4 | len(groups)]) + struct.pack(">HH", height, width)
+    head += b"".join(_leb128(len(g)) for g in groups[:-1])
+    return head + struct.pack(">I", zlib.crc32(payload)) + payload
+
+
+def unpack(stream: bytes) -> tuple[int, int, list[bytes]]:
+    """Inverse of :func:`pack`; raises ValueError on any inconsistency."""
+    if len(stream) < 10 or stream[:1] != MAGIC:
+        raise ValueError("not an imagezoo learned-codec bitstream (bad magic or too short)")
+    version, n = stream[1] >> 4, stream[1] & 0x0F
+    if version != VERSION or n == 0:
+        raise ValueError(f"unsupported bitstream version {version} with {n} groups")
+    height, width = struct.unpack(">HH", stream[2:6])
+    pos, lengths = 6, []
+    for _ in range(n - 1):
+        length, pos = _read_leb128(stream, pos)
+        lengths.append(length)
+    if pos + 4 > len(stream):
+        raise ValueError("truncated header")
+    (crc,) = struct.unpack(">I", stream[pos : pos + 4])
+    payload = stream[pos + 4 :]
+    if zlib.crc32(payload) != crc:
+        raise ValueError("payload checksum mismatch (corrupted or truncated)")
+    if sum(lengths) > len(payload):
+        raise ValueError("group lengths exceed the payload")
+    groups, start = [], 0
+    for length in lengths:
+        groups.append(payload[start : start + length])
+        start += length
+    groups.append(payload[start:])
+    return height, width, groups
+
+
+class CompressAICodec(Compressor):
+    """A CompressAI architecture at one quality, with real rANS bitstreams.
+
+    Args:
+        arch: one of :data:`QUALITIES` (CompressAI zoo names).
+        quality: 1-8 (1-6 for cheng2020); picks the channel widths of the official model.
+        N, M: explicit channel widths instead of ``quality`` (for models trained here).
+        metric: what the weights were optimised for (``mse`` or ``ms-ssim``); informational.
+    """
+
+    def __init__(self, arch: str = "bmshj2018-factorized", quality: int | None = None, N: int | None = None,
+                 M: int | None = None, metric: str = "mse", rate: int | None = None) -> None:
+        super().__init__()
+        cls = _architecture(arch)
+        if metric not in ("mse", "ms-ssim"):
+            raise ZooError(f"compressai {arch}: metric must be 'mse' or 'ms-ssim', got {metric!r}")
+        if N is not None:
+            widths: tuple[int, ...] = (N,) if M is None else (N, M)
+        else:
+            if quality not in QUALITIES[arch]:
+                q = QUALITIES[arch]
+                raise ZooError(f"compressai {arch}: quality must be {q.start}..{q.stop - 1}, got {quality!r}")
+            from compressai.zoo.image import cfgs
+
+            widths = cfgs[arch][quality]
+        self.arch, self.quality, self.metric, self.rate = arch, quality, metric, rate
+        self.net = cls(*widths)
+        self.stride = int(getattr(self.net, "downsampling_factor", PAD_MULTIPLE))
+
+    @staticmethod
+    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """CompressAI's own renames (DataParallel prefix, old entropy-bottleneck lists)."""
+        from compressai.zoo.pretrained import load_pretrained
+
+        return load_pretrained(state)
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """Load an official-layout state dict into the CompressAI module (key for key).
+
+        CompressAI's ``load_state_dict`` resizes the CDF buffers to the checkpoint's; a
+        checkpoint saved before ``update()`` (no CDF tables) gets them computed here.
+        """
+        state = self.convert_state_dict(state)
+        own = self.net.state_dict()
+        tables = [k for k in own if k.rsplit(".", 1)[-1] in CDF_BUFFERS]
+        missing_tables = [k for k in tables if k not in state]
+        state = {**state, **{k: own[k] for k in missing_tables}}  # empty; computed by update() below
+        try:
+            self.net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ZooError(f"{self.id}: checkpoint does not match {self.arch} ({exc})") from exc
+        self.net.update(force=bool(missing_tables) or not any(k.endswith("_quantized_cdf") and v.numel() for k, v in state.items()))
+
+    def official_state_dict(self) -> dict[str, torch.Tensor]:
+        """This model's weights in the official CompressAI layout."""
+        return self.net.state_dict()
+
+    def _ready(self) -> None:
+        eb = self.net.entropy_bottleneck
+        if eb._offset.numel() == 0:
+            self.net.update()
+
+    @torch.inference_mode()
+    def _compress(self, x: torch.Tensor) -> list[bytes]:
+        self._ready()
+        h, w = x.shape[-2:]
+        xp, _ = pad_to(x)
+        out = self.net.compress(xp)
+        n = x.shape[0]
+        return [pack(h, w, [bytes(s[i]) for s in out["strings"]]) for i in range(n)]
+
+    @torch.inference_mode()
+    def _decompress(self, streams: list[bytes]) -> torch.Tensor:
+        self._ready()
+        images = []
+        for i, s in enumerate(streams):
+            try:
+                h, w, groups = unpack(s)
+            except ValueError as exc:
+                raise ZooError(f"{self.id}: bitstream {i} ({len(s)} bytes) is corrupt or truncated: {exc}") from exc
+            nh, nw = -(-h // PAD_MULTIPLE) * PAD_MULTIPLE, -(-w // PAD_MULTIPLE) * PAD_MULTIPLE
+            shape = (nh // self.stride, nw // self.stride)
+            try:
+                x_hat = self.net.decompress([[g] for g in groups], shape)["x_hat"]
+            except Exception as exc:
+                raise ZooError(f"{self.id}: bitstream {i} could not be decoded by {self.arch}: {exc}") from exc
+            _, pad = pad_to(torch.empty(1, 1, h, w))
+            images.append(crop(x_hat, pad))
+        if len({t.shape for t in images}) > 1:
+            raise ZooError(f"{self.id}: decoded images differ in size; decompress them one at a time")
+        return torch.cat(images).clamp(0, 1).contiguous()

@@ -1,0 +1,45 @@
+"""Shared base of the learned super-resolvers: tiling, clamping, checkpoint unwrapping."""
+
+from __future__ import annotations
+
+import torch
+
+from zoo.errors import ZooError
+from zoo.tasks import SuperResolver
+from zoo_superres.tiling import tiled
+
+
+class NetSR(SuperResolver):
+    """A network taking RGB in [0, 1] to RGB at ``scale`` x the size.
+
+    Args:
+        tile: if set, upscale in tiles of this many input pixels (bounded memory).
+        tile_pad: overlap per tile side in input pixels; defaults to the network's
+            receptive radius, which makes tiled output equal to a whole-image pass.
+    """
+
+    #: input pixels on each side that influence one output pixel (per architecture)
+    receptive_radius: int = 0
+
+    def __init__(self, scale: int, tile: int | None = None, tile_pad: int | None = None) -> None:
+        super().__init__()
+        if scale not in (1, 2, 3, 4, 8):
+            raise ZooError(f"{type(self).__name__}: scale must be 2, 3 or 4, got {scale!r}")
+        if tile is not None and tile <= 0:
+            raise ZooError(f"{type(self).__name__}: tile must be a positive number of pixels, got {tile}")
+        self.scale, self.tile, self.tile_pad = scale, tile, tile_pad
+
+    def _upscale(self, lr: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            if self.tile:
+                pad = self.receptive_radius if self.tile_pad is None else self.tile_pad
+                return tiled(self, lr, self.scale, self.tile, pad).clamp(0, 1)
+            return self(lr).clamp(0, 1)
+
+
+def unwrap(state: dict, keys: tuple[str, ...] = ("params_ema", "params", "state_dict", "model")) -> dict:
+    """The tensor mapping inside a BasicSR-style checkpoint (``params_ema`` preferred)."""
+    for k in keys:
+        if k in state and isinstance(state[k], dict):
+            return state[k]
+    return state
