@@ -182,3 +182,13 @@ def test_paired_update_compute_reset():
     assert torch.allclose(m.compute(), m(out, ref))
     m.reset()
     assert m.compute().numel() == 0
+
+
+def test_lpips_trunk_file_names_match_torchvision():
+    import torchvision.models as tvm
+
+    from zoo.metrics.perceptual import TRUNK_FILES
+
+    weights = {"alex": tvm.AlexNet_Weights, "vgg": tvm.VGG16_Weights, "squeeze": tvm.SqueezeNet1_1_Weights}
+    for net, w in weights.items():
+        assert w.IMAGENET1K_V1.url.rsplit("/", 1)[-1] == TRUNK_FILES[net]

@@ -9,6 +9,7 @@ error naming the method.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -213,8 +214,13 @@ def apply(method: Method, x: torch.Tensor, **extras: Any) -> tuple[torch.Tensor,
     if isinstance(method, SuperResolver):
         return method.upscale(x), {}
     if isinstance(method, Compressor):
+        t0 = time.perf_counter()
         streams = method.compress(x)
-        return method.decompress(streams), {"bitstreams": streams}
+        t1 = time.perf_counter()
+        y = method.decompress(streams)
+        t2 = time.perf_counter()
+        n = x.shape[0]
+        return y, {"bitstreams": streams, "encode_ms": (t1 - t0) * 1000 / n, "decode_ms": (t2 - t1) * 1000 / n}
     if isinstance(method, Translator):
         return method.translate(x, extras.get("direction")), {}
     if isinstance(method, Stylizer):

@@ -9,22 +9,26 @@ from zoo.errors import ZooError
 from zoo.images import read_image
 
 
-def _skimage(name: str) -> Path:
-    import skimage
+def _package_dir(package: str) -> Path:
+    """A package's folder without importing it (scikit-learn and matplotlib take seconds to import)."""
+    import importlib.util
 
-    return Path(skimage.__file__).parent / "data" / name
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ZooError(f"the embedded photographs need the {package} package: pip install {package}")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _skimage(name: str) -> Path:
+    return _package_dir("skimage") / "data" / name
 
 
 def _sklearn(name: str) -> Path:
-    import sklearn
-
-    return Path(sklearn.__file__).parent / "datasets" / "images" / name
+    return _package_dir("sklearn") / "datasets" / "images" / name
 
 
 def _mpl(name: str) -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "sample_data" / name
+    return _package_dir("matplotlib") / "mpl-data" / "sample_data" / name
 
 
 #: Fixed split. Held-out images are never used to train the project's bundled models.

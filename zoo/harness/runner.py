@@ -36,7 +36,8 @@ from zoo.images import quantize, write_image
 from zoo.metrics import Metric, build_metric
 from zoo.tasks import apply
 
-COST_METRICS = {"runtime_ms": False, "params": False, "peak_mem_mb": False}
+COST_METRICS = {"runtime_ms": False, "encode_ms": False, "decode_ms": False, "params": False, "peak_mem_mb": False}
+CODEC_TIMES = ("encode_ms", "decode_ms")
 
 
 @dataclass
@@ -124,6 +125,7 @@ class Runner:
         self.run_id = run_id or self.out.name
         self.meta: dict[str, Any] = {"methods": {}, "datasets": {}, "metrics": {}, "unavailable": {}}
         self.reused = self.computed = 0
+        self.timing = {"model_s": 0.0, "metrics_s": 0.0}  # time spent inside methods and metrics (perf benchmark)
         self.keys: list[str] = []
 
     # -- metrics ------------------------------------------------------------------------------
@@ -160,6 +162,7 @@ class Runner:
             m.reset()
         n_params = sum(p.numel() for p in method.parameters())
         times: list[float] = []
+        codec_times: dict[str, list[float]] = {}
         dist_keys = {}
         for alias, m in metrics:
             if not m.paired:
@@ -190,6 +193,7 @@ class Runner:
                         if all(t is not None for t in tg):
                             ref = torch.stack(tg).to(self.device)
                         extras["direction"] = bench.direction
+                    tm = time.perf_counter()
                     try:
                         with torch.inference_mode():
                             if not warmed:
@@ -200,15 +204,21 @@ class Runner:
                             if self.device.type == "cuda":
                                 torch.cuda.synchronize()
                             times.append((time.perf_counter() - t0) * 1000 / len(group))
+                            for k in CODEC_TIMES:
+                                if k in task_extras:
+                                    codec_times.setdefault(k, []).append(task_extras.pop(k))
                     except Exception as exc:
                         err = f"{type(exc).__name__}: {exc}"
                         _log(f"[zoo] {bench.name}: {card.id} failed on {ids}: {err}")
                         for i in ids:
                             rows.append(_row(base, item=i, metric="*", status="failed", error=err))
                         continue
+                    finally:
+                        self.timing["model_s"] += time.perf_counter() - tm
                     if self.suite.round_outputs:
                         y = quantize(y)
                     self._save_samples(bench, card, setting, ids, y)
+                    tm = time.perf_counter()
                     for alias, m in metrics:
                         try:
                             if m.paired:
@@ -220,6 +230,8 @@ class Runner:
                         except Exception as exc:
                             for i in ids:
                                 rows.append(_row(base, item=i, metric=alias, status="failed", error=f"{type(exc).__name__}: {exc}"))
+                    self.timing["metrics_s"] += time.perf_counter() - tm
+        tm = time.perf_counter()
         for alias, m in metrics:
             if m.paired:
                 continue
@@ -229,8 +241,11 @@ class Runner:
                 rows.append(_row(base, metric=alias, value=value, fingerprint=m.fingerprint))
             except Exception as exc:
                 rows.append(_row(base, metric=alias, status="failed", error=f"{type(exc).__name__}: {exc}"))
+        self.timing["metrics_s"] += time.perf_counter() - tm
         if times:
             rows.append(_row(base, metric="runtime_ms", value=statistics.median(times), fingerprint=f"median-per-image,warm,{self.device.type}"))
+        for k, v in codec_times.items():
+            rows.append(_row(base, metric=k, value=statistics.median(v), fingerprint=f"median-per-image,warm,{self.device.type}"))
         rows.append(_row(base, metric="params", value=float(n_params), fingerprint="count"))
         if times:
             rows.append(_row(base, metric="peak_mem_mb", value=mem.mb, fingerprint=f"{'cuda-allocated' if self.device.type == 'cuda' else 'rss-delta'}"))
@@ -356,6 +371,7 @@ def run_meta(runner: Runner) -> dict:
         "plugins": [{"name": p.name, "version": p.version, "error": p.error} for p in plugin_report()],
         **runner.meta,
         "units": {"computed": runner.computed, "reused": runner.reused},
+        "timing": {k: round(v, 3) for k, v in runner.timing.items()},
     }
 
 
@@ -366,7 +382,9 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     spec = load_suite(suite, include_path)
     out_path = Path(out) if out else Path("runs") / spec.name
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress)
+    t0 = time.perf_counter()
     results = runner.run(only_methods=methods)
+    runner.timing["run_s"] = time.perf_counter() - t0
     meta = run_meta(runner)
     run = Run(id=runner.run_id, suite=spec, path=out_path, results=results, meta=meta,
               reused_units=runner.reused, computed_units=runner.computed)

@@ -79,8 +79,13 @@ class EffNetLite0:
 
     def __init__(self, size: int = 224) -> None:
         self.size = size
-        self.model = effnet_lite0()
+        # the fingerprint needs only the file's hash; the network is built on first use, so a
+        # run whose units all come from the result store never imports timm or builds it
         self.fingerprint = f"effnetlite0(sha={cached_sha256(effnet_lite0_file())[:12]},{size}px,bilinear-aa)"
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return effnet_lite0()
 
     def _prep(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)

@@ -21,15 +21,14 @@ import torch
 from zoo.errors import MetricError, MetricUnavailable
 from zoo.metrics import Metric
 
-_TRUNK_WEIGHTS = {"alex": "AlexNet_Weights", "vgg": "VGG16_Weights", "squeeze": "SqueezeNet1_1_Weights"}
+# torchvision's IMAGENET1K_V1 file for each trunk lpips.LPIPS(net=...) loads (a test keeps
+# these equal to torchvision's own table; importing torchvision here would cost ~2 s per run)
+TRUNK_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth", "squeeze": "squeezenet1_1-b8a52dc0.pth"}
 
 
 def lpips_trunk_file(net: str) -> Path:
     """Where torchvision caches the ImageNet trunk that ``lpips.LPIPS(net=net)`` loads."""
-    import torchvision.models as tvm
-
-    url = getattr(tvm, _TRUNK_WEIGHTS[net]).IMAGENET1K_V1.url
-    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / TRUNK_FILES[net]
 
 
 class LPIPS(Metric):
@@ -39,8 +38,8 @@ class LPIPS(Metric):
     higher_is_better = False
 
     def __init__(self, net: str = "alex", random_trunk: bool = False, seed: int = 0) -> None:
-        if net not in _TRUNK_WEIGHTS:
-            raise MetricError(f"lpips: net must be one of {sorted(_TRUNK_WEIGHTS)}, got {net!r}")
+        if net not in TRUNK_FILES:
+            raise MetricError(f"lpips: net must be one of {sorted(TRUNK_FILES)}, got {net!r}")
         trunk = lpips_trunk_file(net)
         if not random_trunk and not trunk.exists():
             raise MetricUnavailable(

@@ -14,7 +14,6 @@ from zoo.report.leaderboard import leaderboard_markdown, summarize
 def write_report(run) -> Path:
     """Write results.{parquet,csv}, meta.json, leaderboard.md, plots and index.html into ``run.path``."""
     from zoo.report.html import write_html
-    from zoo.report.plots import rd_plots, sample_grids
 
     out = Path(run.path)
     out.mkdir(parents=True, exist_ok=True)
@@ -34,10 +33,50 @@ def write_report(run) -> Path:
         pass
     md = leaderboard_markdown(summary, run.meta, extra_sections)
     (out / "leaderboard.md").write_text(md)
-    plots = rd_plots(df, out)
-    grids = sample_grids(out)
-    write_html(out, md, plots + grids, run.meta)
+    figures = _cached_figures(out, df)
+    if figures is None:
+        from zoo.report.plots import rd_plots, sample_grids  # matplotlib: only when drawing
+
+        figures = rd_plots(df, out) + sample_grids(out)
+        _remember_figures(out, df, figures)
+    write_html(out, md, figures, run.meta)
     return out
+
+
+FIGURES_INDEX = ".figures.json"
+
+
+def _figures_digest(out: Path, df: pd.DataFrame) -> str:
+    """What the figures are drawn from: the results (less run id and cost timings) and the sample images."""
+    import hashlib
+
+    h = hashlib.sha256()
+    keep = df[~df.metric.isin(["runtime_ms", "encode_ms", "decode_ms", "peak_mem_mb"])].drop(columns=["run"], errors="ignore")
+    h.update(keep.to_csv(index=False).encode())
+    samples = out / "samples"
+    if samples.is_dir():
+        for f in sorted(samples.rglob("*.png")):
+            h.update(str(f.relative_to(out)).encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _cached_figures(out: Path, df: pd.DataFrame) -> list[Path] | None:
+    """The figures of an earlier report of this folder, if drawn from identical inputs."""
+    index = out / FIGURES_INDEX
+    try:
+        saved = json.loads(index.read_text())
+    except (OSError, ValueError):
+        return None
+    paths = [out / p for p in saved.get("paths", [])]
+    if saved.get("digest") != _figures_digest(out, df) or not all(p.is_file() for p in paths):
+        return None
+    return paths
+
+
+def _remember_figures(out: Path, df: pd.DataFrame, figures: list[Path]) -> None:
+    paths = [str(Path(p).resolve().relative_to(out.resolve())) for p in figures]
+    (out / FIGURES_INDEX).write_text(json.dumps({"digest": _figures_digest(out, df), "paths": paths}))
 
 
 def load_results(path: str | Path) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-COST = ("runtime_ms", "params", "peak_mem_mb")
+COST = ("runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
 
 
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:

@@ -145,3 +145,16 @@ def test_corrupt_or_truncated_learned_bitstream_is_a_clear_error(tmp_path):
     for bad in (s[: len(s) // 2], flipped, b"\x00" * 50):
         with pytest.raises(ZooError, match="corrupt or truncated"):
             codec.decompress([bad])
+
+
+def test_bundled_compressai_table_equals_compressai():
+    import json
+    from pathlib import Path
+
+    from compressai.zoo.image import model_urls, root_url
+
+    import zoo_compression
+
+    table = json.loads((Path(zoo_compression.__file__).parent / "compressai_models.json").read_text())
+    assert table["root_url"] == root_url
+    assert {a: {m: {int(q): f"{root_url}/{f}" for q, f in qs.items()} for m, qs in ms.items()} for a, ms in table["files"].items()} == model_urls

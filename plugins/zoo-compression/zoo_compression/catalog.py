@@ -3,6 +3,7 @@ small codec trained here. Operating points are settings, so one id yields an RD 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 Q = [{"quality": q} for q in (10, 30, 50, 75, 90)]
@@ -40,22 +41,23 @@ PAPERS = {
 def _compressai_entries() -> dict[str, dict]:
     """One entry per (architecture, metric) with CompressAI's published files as per-quality refs.
 
-    File names and URLs come from CompressAI's own table (the 8 hex digits in each name
-    are the start of the file's sha256, torch.hub's convention). No Hugging Face Hub
-    mirror of these files could be confirmed from here, so the refs carry only `source`.
+    File names and URLs are CompressAI's own (``compressai.zoo.image.model_urls``, copied
+    into ``compressai_models.json`` so that listing the catalog does not import
+    CompressAI; a test keeps the two equal). The 8 hex digits in each name are the start
+    of the file's sha256 (torch.hub's convention). No Hugging Face Hub mirror of these
+    files could be confirmed from here, so the refs carry only ``source``.
     """
-    from compressai.zoo.image import model_urls
-
     from zoo_compression.learned import QUALITIES
 
+    table = json.loads((Path(__file__).parent / "compressai_models.json").read_text())
     out = {}
     for arch, (paper, what) in PAPERS.items():
-        for metric, urls in model_urls[arch].items():
-            qualities = sorted(q for q in urls if q in QUALITIES[arch])
+        for metric, files in table["files"][arch].items():
+            qualities = sorted(int(q) for q in files if int(q) in QUALITIES[arch])
             out[f"{arch}-{metric}.vimeo90k"] = {
                 "task": "compression", "factory": "compressai", "params": {"arch": arch, "metric": metric},
                 "settings": [{"quality": q} for q in qualities],
-                "weights": [{"setting": {"quality": q}, "source": urls[q]} for q in qualities],
+                "weights": [{"setting": {"quality": q}, "source": f"{table['root_url']}/{files[str(q)]}"} for q in qualities],
                 "license": "BSD-3-Clause-Clear (CompressAI)", "paper": paper,
                 "description": f"{what}; CompressAI's model trained on Vimeo-90k for {metric}",
             }

@@ -57,7 +57,7 @@ def train(rate: int, steps: int = 4000, batch: int = 8, patch: int = 128, lr: fl
     images = [item.image for item in samples("train")]
     net = FactorizedPrior(N, M)
     if init is not None:
-        net.load_state_dict(init, strict=False)
+        net.load_state_dict(init)
     main_params = [p for n, p in net.named_parameters() if not n.endswith(".quantiles")]
     aux_params = [p for n, p in net.named_parameters() if n.endswith(".quantiles")]
     opt = torch.optim.Adam(main_params, lr=lr)
@@ -96,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     init_path = a.init or (weights_path(a.rate - 1) if a.rate > 1 else None)
     init = None
     if init_path and Path(init_path).exists():
-        init = {k: v for k, v in load_state_dict(init_path).items() if "_quantized_cdf" not in k and "_offset" not in k
-                and "_cdf_length" not in k}
+        init = load_state_dict(init_path)  # CDF tables included (CompressAI resizes them); recomputed after training
     steps = a.steps or (2000 if init else 4000)
     net = train(a.rate, steps=steps, seed=a.seed, init=init)
     out = Path(a.out) if a.out else weights_path(a.rate)
