@@ -52,7 +52,7 @@ def cmd_list(a) -> int:
             avail = "unpinned"
         else:
             avail = "needs fetch"
-        print(f"{c.id:40s} {c.task:18s} {avail:12s} {c.paper or ''}")
+        print(f"{c.id:40s} {c.task:18s} {avail:14s} {c.paper or ''}")
     return 0
 
 

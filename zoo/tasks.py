@@ -31,9 +31,10 @@ def check_images(x: Any, who: str, what: str = "input") -> torch.Tensor:
         raise ContractError(f"{who}: {what} is empty, shape {tuple(x.shape)}")
     if x.dtype != torch.float32:
         raise ContractError(f"{who}: {what} must be float32, got {x.dtype}; convert with zoo.images.to_float")
-    if not torch.isfinite(x.detach()).all():
+    lo_t, hi_t = torch.aminmax(x.detach())  # one pass, no temporary; NaN propagates into both
+    lo, hi = float(lo_t), float(hi_t)
+    if lo != lo or hi != hi or abs(lo) == float("inf") or abs(hi) == float("inf"):
         raise ContractError(f"{who}: {what} contains NaN or Inf values")
-    lo, hi = float(x.detach().min()), float(x.detach().max())
     if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
         raise ContractError(f"{who}: {what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]; clamp the result")
     return x

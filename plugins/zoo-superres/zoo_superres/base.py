@@ -33,8 +33,8 @@ class NetSR(SuperResolver):
         with torch.inference_mode():
             if self.tile:
                 pad = self.receptive_radius if self.tile_pad is None else self.tile_pad
-                return tiled(self, lr, self.scale, self.tile, pad).clamp(0, 1)
-            return self(lr).clamp(0, 1)
+                return tiled(self, lr, self.scale, self.tile, pad).clamp_(0, 1)
+            return self(lr).clamp_(0, 1)
 
 
 def unwrap(state: dict, keys: tuple[str, ...] = ("params_ema", "params", "state_dict", "model")) -> dict:
