@@ -40,6 +40,19 @@ def test_fetch_offline_fails_fast_for_unpinned_or_missing(capsys):
     assert "sha256 verified" in capsys.readouterr().out
 
 
+def test_fetch_reports_unmirrored_unpinned_and_datasets(capsys, tmp_path, monkeypatch):
+    assert main(["fetch", "edsr.div2k"]) == 3
+    err = capsys.readouterr().err
+    assert "edsr_x2-0edfb8a3.pt" in err and "--weights" in err
+    assert main(["fetch", "realesrgan-x4plus.df2k-ost"]) == 3
+    assert "zoo fetch --pin" in capsys.readouterr().err
+    assert main(["fetch", "--dataset", "set5"]) == 3
+    assert "not a pinned" in capsys.readouterr().err
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert main(["fetch", "--dataset", "kodak"]) == 3  # offline, nothing cached: fails, naming the way out
+    assert "HF_HUB_CACHE" in capsys.readouterr().err
+
+
 def test_plugins_json(capsys):
     assert main(["plugins", "--json"]) == 0
     names = {p["name"] for p in json.loads(capsys.readouterr().out)}

@@ -92,6 +92,20 @@ def test_bench_writes_report_and_reuses_cache(tmp_path, suite_file):
     pd.testing.assert_frame_equal(again.results.drop(columns="run"), df.drop(columns="run"))
 
 
+def test_cached_rerun_reuses_figures_and_meta_records_timing(tmp_path, suite_file):
+    run = zoo.bench(str(suite_file), out=tmp_path / "run", progress=False)
+    t = run.meta["timing"]
+    assert t["model_s"] > 0 and t["metrics_s"] > 0 and t["run_s"] >= t["model_s"] + t["metrics_s"]
+    codec = run.results[(run.results.method == "jpeg.pil") & run.results.metric.isin(["encode_ms", "decode_ms"])]
+    assert len(codec) == 4 and (codec.value > 0).all()
+    plot = next((tmp_path / "run" / "plots").glob("rd-*.png"))
+    stamp = plot.stat().st_mtime_ns
+    zoo.bench(str(suite_file), out=tmp_path / "run", progress=False)
+    assert plot.stat().st_mtime_ns == stamp  # identical inputs: the figure is reused, not redrawn
+    zoo.bench(str(suite_file), out=tmp_path / "run", progress=False, methods=["jpeg.pil"])  # different results
+    assert plot.stat().st_mtime_ns != stamp
+
+
 def test_failures_are_recorded_and_the_run_goes_on(tmp_path, fresh_plugins):
     from zoo.tasks import SuperResolver
 

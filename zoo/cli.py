@@ -106,16 +106,38 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
     return status
 
 
+def _fetch_datasets(names: list[str]) -> int:
+    """Download catalog Hub datasets (pinned revision) into the Hub cache."""
+    from zoo.datasets import build_dataset
+    from zoo.datasets.hub import catalog_datasets
+
+    status = EXIT_OK
+    hub_names = catalog_datasets()
+    for name in names:
+        if name not in hub_names:
+            continue  # embedded or local datasets need no download
+        try:
+            ds = build_dataset(name)
+            print(f"{name}: {len(ds)} images at {ds.options.get('revision', '')[:12]} (content sha256 {ds.content_hash[:12]})")
+        except Exception as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = EXIT_WEIGHTS
+    return status
+
+
 def cmd_fetch(a) -> int:
     ids = list(a.ids)
+    datasets = list(a.dataset or [])
     if a.suite:
         from zoo.harness.suite import load_suite
 
         spec = load_suite(a.suite, a.include_path)
         ids += [m.id for b in spec.benchmarks for m in b.methods]
-    if not ids:
-        raise ZooError("zoo fetch: name method ids or --suite SUITE")
-    return _fetch_refs(list(dict.fromkeys(ids)), a.pin)
+        datasets += [b.dataset["name"] for b in spec.benchmarks]
+    if not ids and not datasets:
+        raise ZooError("zoo fetch: name method ids, --dataset NAME or --suite SUITE")
+    status = _fetch_refs(list(dict.fromkeys(ids)), a.pin) if ids else EXIT_OK
+    return max(status, _fetch_datasets(list(dict.fromkeys(datasets))))
 
 
 def cmd_convert(a) -> int:
@@ -246,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fetch", help="download and verify weights")
     s.add_argument("ids", nargs="*")
-    s.add_argument("--suite", help="fetch every method of a suite")
+    s.add_argument("--suite", help="fetch every method and Hub dataset of a suite")
+    s.add_argument("--dataset", action="append", help="fetch a catalog Hub dataset (repeatable)")
     s.add_argument("--include-path", action="append", default=[])
     s.add_argument("--pin", action="store_true", help="resolve the current commit and print revision + sha256 to pin")
     s.set_defaults(fn=cmd_fetch)

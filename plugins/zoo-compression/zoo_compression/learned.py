@@ -46,7 +46,17 @@ QUALITIES = {
 }
 
 
+def _import_compressai() -> None:
+    """Import CompressAI once, silencing the FutureWarnings its import emits on recent torch."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import compressai.zoo.image  # noqa: F401
+
+
 def _architecture(arch: str):
+    _import_compressai()
     from compressai.zoo.image import model_architectures
 
     if arch not in QUALITIES:
