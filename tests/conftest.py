@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Ray (harness executor test) reads this when first imported; see Runner._run_on_ray
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+
 
 def lay_out_hub_cache(cache: Path, repo: str, rev: str, filename: str, data: bytes, repo_type: str = "model") -> Path:
     """Exactly the layout huggingface_hub writes: blobs/<sha>, snapshots/<rev>/<file> -> blob, refs/main."""

@@ -17,7 +17,7 @@ from zoo import plugins
 from zoo.errors import SuiteError, ZooError
 from zoo.harness.suite import load_suite
 from zoo.report.compare import compare
-from zoo.report.leaderboard import bootstrap_ci
+from zoo.report.leaderboard import COST, bootstrap_ci
 
 SUITE = """
 name: tiny
@@ -90,6 +90,28 @@ def test_bench_writes_report_and_reuses_cache(tmp_path, suite_file):
     again = zoo.bench(str(suite_file), out=tmp_path / "run", progress=False)
     assert again.computed_units == 0 and again.reused_units == 5
     pd.testing.assert_frame_equal(again.results.drop(columns="run"), df.drop(columns="run"))
+
+
+def test_ray_executor_gives_the_same_results_and_persists_every_unit(tmp_path, suite_file):
+    pytest.importorskip("ray")  # installed by the dev group, so CI runs this
+    import ray
+
+    local = zoo.bench(str(suite_file), out=tmp_path / "local", progress=False, report=False)
+    try:
+        par = zoo.bench(str(suite_file), out=tmp_path / "ray", progress=False, executor="ray", workers=2)
+    finally:
+        ray.shutdown()
+    assert par.computed_units == 5 and len(list((tmp_path / "ray" / "parts").glob("*.parquet"))) == 5
+    drop = ["run", "value"]
+    a = local.results[~local.results.metric.isin(COST)].reset_index(drop=True)
+    b = par.results[~par.results.metric.isin(COST)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop))
+    assert np.allclose(a.value.to_numpy(float), b.value.to_numpy(float), equal_nan=True)
+    assert (tmp_path / "ray" / "leaderboard.md").exists()
+    again = zoo.bench(str(suite_file), out=tmp_path / "ray", progress=False, executor="ray", report=False)
+    assert again.computed_units == 0 and again.reused_units == 5  # nothing left for Ray: no cluster started
+    with pytest.raises(ZooError, match="executor must be one of"):
+        zoo.bench(str(suite_file), out=tmp_path / "x", executor="dask")
 
 
 def test_cached_rerun_reuses_figures_and_meta_records_timing(tmp_path, suite_file):

@@ -225,7 +225,7 @@ def cmd_bench(a) -> int:
     import zoo
 
     run = zoo.bench(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
-                    progress=not a.no_progress)
+                    progress=not a.no_progress, executor=a.executor, workers=a.workers)
     _print_leaderboard(run)
     if a.against:
         return _gate(run.results, a.against, a.tolerance, subset=bool(a.method))
@@ -306,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--against", help="baseline run folder or results file: exit 1 on drift")
     s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
     s.add_argument("--device", default="cpu")
+    s.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
+    s.add_argument("--workers", type=int, help="CPUs for the ray executor (default: all)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_bench)
 

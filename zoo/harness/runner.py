@@ -118,8 +118,12 @@ def _row(base: dict, **kw: Any) -> dict:
 
 
 class Runner:
-    def __init__(self, suite: Suite, out: Path, device: str = "cpu", run_id: str | None = None, progress: bool = True) -> None:
+    def __init__(self, suite: Suite, out: Path, device: str = "cpu", run_id: str | None = None, progress: bool = True,
+                 include_path: list[str] | tuple[str, ...] = (), executor: str = "local", workers: int | None = None) -> None:
+        if executor not in EXECUTORS:
+            raise ZooError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         self.suite, self.device, self.progress = suite, torch.device(device), progress
+        self.include_path, self.executor, self.workers = tuple(include_path), executor, workers
         self.store = Store(out)
         self.out = Path(out)
         self.run_id = run_id or self.out.name
@@ -266,7 +270,8 @@ class Runner:
 
     # -- the whole suite ------------------------------------------------------------------------
     def run(self, only_methods: list[str] | None = None) -> pd.DataFrame:
-        parts = []
+        parts: list[pd.DataFrame | None] = []
+        deferred: list[tuple] = []  # units for the Ray executor: (slot in parts, key, benchmark, method, setting, base)
         self._sample_ids: dict[str, list[str]] = {}
         for bench in self.suite.benchmarks:
             base0 = {"run": self.run_id, "suite": self.suite.name, "benchmark": bench.name, "task": bench.task}
@@ -312,6 +317,10 @@ class Runner:
                 if self.store.has(key):
                     df = self.store.get(key)
                     self.reused += 1
+                elif self.executor == "ray":
+                    deferred.append((len(parts), key, bench.name, card.id, setting, base))
+                    parts.append(None)
+                    continue
                 else:
                     torch.manual_seed(self.suite.seed)
                     df = self._unit(bench, card, setting, dataset, metrics, unavailable, base)
@@ -320,10 +329,42 @@ class Runner:
                     self.computed += 1
                 df = df.assign(run=self.run_id)
                 parts.append(df)
+        if deferred:
+            self._run_on_ray(deferred, parts)
         if not parts:
             return pd.DataFrame(columns=COLUMNS)
         out = pd.concat(parts, ignore_index=True)
         return out[COLUMNS]
+
+    def _run_on_ray(self, deferred: list[tuple], parts: list) -> None:
+        """Run units as Ray tasks (one CPU each); persist each part as soon as it arrives."""
+        # under `uv run`, Ray would otherwise package the working directory and rebuild the
+        # environment for its workers (~30 s); a local cluster's workers can use this interpreter.
+        # Ray reads the flag when it is first imported.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        try:
+            import ray
+        except ImportError as exc:
+            raise ZooError("executor 'ray' needs Ray: pip install 'imagezoo[ray]' (or uv sync --extra ray)") from exc
+        if not ray.is_initialized():  # a local cluster: its workers inherit this process's environment (caches, offline)
+            ray.init(num_cpus=self.workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        task = ray.remote(num_cpus=1)(_ray_unit)
+        spec = (self.suite.source, self.include_path, str(self.out), str(self.device), self.run_id)
+        pending = {task.remote(spec, bench, method, setting, base): (slot, key) for slot, key, bench, method, setting, base in deferred}
+        bar = tqdm(total=len(pending), desc="ray", unit="unit", disable=not self.progress, file=sys.stderr)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            slot, key = pending.pop(done[0])
+            df, timing = ray.get(done[0])
+            df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
+            self.store.put(key, df)
+            self.computed += 1
+            for k, v in timing.items():
+                self.timing[k] = self.timing.get(k, 0.0) + v
+            parts[slot] = df.assign(run=self.run_id)
+            bar.update(1)
+        bar.close()
 
     @staticmethod
     def _weights_meta(card: MethodCard, setting: dict) -> list[str | None]:
@@ -341,6 +382,24 @@ class Runner:
             folder = self.out / "samples" / safe_name(bench.name)
             write_image(folder / f"_input--{safe_name(i)}.png", x)
             write_image(folder / f"_reference--{safe_name(i)}.png", ref)
+
+
+EXECUTORS = ("local", "ray")
+
+
+def _ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict, base: dict) -> tuple[pd.DataFrame, dict]:
+    """One unit inside a Ray worker: rebuild the benchmark's dataset and metrics, run the method."""
+    source, include_path, out, device, run_id = spec
+    torch.set_num_threads(1)  # one CPU per task; Ray runs several at once
+    suite = load_suite(source, include_path)
+    bench = next(b for b in suite.benchmarks if b.name == bench_name)
+    runner = Runner(suite, Path(out), device=device, run_id=run_id, progress=False)
+    dataset = build_dataset(bench.dataset["name"], **{k: v for k, v in bench.dataset.items() if k != "name"})
+    runner._sample_ids = {bench.name: dataset.ids[: suite.samples_per_benchmark]}
+    metrics, unavailable = runner._metrics(bench)
+    torch.manual_seed(suite.seed)
+    df = runner._unit(bench, get_card(method_id), setting, dataset, metrics, unavailable, base)
+    return df, runner.timing
 
 
 def _same_size_groups(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> list[list[int]]:
@@ -377,11 +436,16 @@ def run_meta(runner: Runner) -> dict:
 
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
-              run_id: str | None = None) -> Run:
-    """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report."""
+              run_id: str | None = None, executor: str = "local", workers: int | None = None) -> Run:
+    """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
+
+    ``executor="ray"`` runs the units that are not in the result store as Ray tasks
+    (``workers`` CPUs, default all); each finished unit is persisted as it arrives.
+    """
     spec = load_suite(suite, include_path)
     out_path = Path(out) if out else Path("runs") / spec.name
-    runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress)
+    runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
+                    executor=executor, workers=workers)
     t0 = time.perf_counter()
     results = runner.run(only_methods=methods)
     runner.timing["run_s"] = time.perf_counter() - t0

@@ -12,6 +12,7 @@ features themselves (it samples subsets) and keeps them.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class RunningStats:
         return mu, cov
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # per process: parallel workers may write the same file
         np.savez(tmp, n=self.n, sum=self.sum, outer=self.outer)
         tmp.replace(path)
 
@@ -171,7 +172,7 @@ class KernelDistance(DistributionMetric):
         self.ref_feats = [np.load(path)["feats"]]
 
     def _save_ref(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # per process: parallel workers may write the same file
         np.savez(tmp, feats=np.concatenate(self.ref_feats))
         tmp.replace(path)
 
