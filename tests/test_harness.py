@@ -114,6 +114,27 @@ def test_ray_executor_gives_the_same_results_and_persists_every_unit(tmp_path, s
         zoo.bench(str(suite_file), out=tmp_path / "x", executor="dask")
 
 
+def test_shards_split_units_and_keep_per_item_values(tmp_path, suite_file):
+    whole = zoo.bench(str(suite_file), out=tmp_path / "whole", progress=False, report=False)
+    sharded_suite = tmp_path / "sharded.yaml"
+    sharded_suite.write_text(suite_file.read_text().replace("    batch_size", "    x").replace(
+        "    metrics: [bpp, psnr]", "    metrics: [bpp, psnr]\n    shard_size: 1"))
+    sharded = zoo.bench(str(sharded_suite), out=tmp_path / "sharded", progress=False, report=False)
+    assert sharded.computed_units == 2 + 3 * 2  # sr: 2 units; codec: 3 operating points x 2 shards
+    key = ["benchmark", "method", "setting", "item", "metric"]
+    a = whole.results[~whole.results.metric.isin(COST)].sort_values(key).reset_index(drop=True)
+    b = sharded.results[~sharded.results.metric.isin(COST)].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[key + ["value"]], b[key + ["value"]])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(sharded_suite.read_text().replace("metrics: [bpp, psnr]", "metrics: [bpp, fd-effnetlite0]"))
+    r = zoo.bench(str(bad), out=tmp_path / "bad", progress=False, report=False).results
+    assert r[(r.benchmark == "codec") & (r.status == "failed")].error.str.contains("need every image in one unit").any()
+    worse = tmp_path / "worse.yaml"
+    worse.write_text(sharded_suite.read_text().replace("shard_size: 1", "shard_size: 0"))
+    with pytest.raises(SuiteError, match="shard_size must be a positive"):
+        load_suite(str(worse))
+
+
 def test_cached_rerun_reuses_figures_and_meta_records_timing(tmp_path, suite_file):
     run = zoo.bench(str(suite_file), out=tmp_path / "run", progress=False)
     t = run.meta["timing"]

@@ -61,6 +61,14 @@ class Dataset:
             self._cache[i] = item
         return self._cache[i]
 
+    def subset(self, start: int, stop: int) -> "Dataset":
+        """Items ``start``..``stop-1`` (a shard), sharing this dataset's loaded images."""
+        if (start, stop) == (0, len(self)):
+            return self
+        sub = Dataset(self.name, self._loaders[start:stop], self.options)
+        sub._cache = {i - start: item for i, item in self._cache.items() if start <= i < stop}
+        return sub
+
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 

@@ -287,6 +287,13 @@ class Runner:
             self._sample_ids[bench.name] = dataset.ids[: self.suite.samples_per_benchmark]
             self._save_references(bench, dataset)
             metrics, unavailable = self._metrics(bench)
+            shards = shard_bounds(len(dataset), bench.shard_size)
+            if len(shards) > 1 and any(not m.paired for _, m in metrics):
+                err = (f"benchmark {bench.name}: shard_size splits the dataset, but distribution metrics "
+                       f"({', '.join(a for a, m in metrics if not m.paired)}) need every image in one unit; remove one of them")
+                _log(f"[zoo] {err}")
+                parts.append(pd.DataFrame([_row({**base0, "dataset": dataset.name, "method": "*", "setting": "{}"}, metric="*", status="failed", error=err)]))
+                continue
             units = []
             for spec in bench.methods:
                 if only_methods and spec.id not in only_methods:
@@ -300,14 +307,16 @@ class Runner:
                     parts.append(pd.DataFrame([_row({**base0, "dataset": dataset.name, "method": spec.id, "setting": "{}"}, metric="*", status="failed", error=f"{spec.id} is a {card.task} method, benchmark {bench.name} is {bench.task}")]))
                     continue
                 for setting in spec.settings or list(card.settings):
-                    units.append((card, setting))
+                    for shard in shards:
+                        units.append((card, setting, shard))
             bar = tqdm(units, desc=bench.name, unit="unit", disable=not self.progress, file=sys.stderr)
-            for card, setting in bar:
-                bar.set_postfix_str(f"{card.id} {setting_str(setting)}")
+            for card, setting, shard in bar:
+                bar.set_postfix_str(f"{card.id} {setting_str(setting)}" + (f" items {shard[0]}-{shard[1] - 1}" if len(shards) > 1 else ""))
                 base = {**base0, "dataset": dataset.name, "method": card.id, "setting": setting_str(setting)}
                 weights = self._weights_meta(card, setting)
                 key = unit_key({
                     "card": card.to_dict(), "weights": weights, "setting": setting, "dataset": ds_hash,
+                    **({"shard": list(shard)} if len(shards) > 1 else {}),
                     "degradation": bench.degradation, "metrics": [(a, m.fingerprint) for a, m in metrics],
                     "unavailable": unavailable, "zoo": zoo.__version__, "seed": self.suite.seed,
                     "round": self.suite.round_outputs, "benchmark": bench.name, "task": bench.task, "batch": bench.batch_size,
@@ -318,12 +327,12 @@ class Runner:
                     df = self.store.get(key)
                     self.reused += 1
                 elif self.executor == "ray":
-                    deferred.append((len(parts), key, bench.name, card.id, setting, base))
+                    deferred.append((len(parts), key, bench.name, card.id, setting, base, shard))
                     parts.append(None)
                     continue
                 else:
                     torch.manual_seed(self.suite.seed)
-                    df = self._unit(bench, card, setting, dataset, metrics, unavailable, base)
+                    df = self._unit(bench, card, setting, dataset.subset(*shard), metrics, unavailable, base)
                     df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
                     self.store.put(key, df)
                     self.computed += 1
@@ -351,7 +360,8 @@ class Runner:
                      configure_logging=False)
         task = ray.remote(num_cpus=1)(_ray_unit)
         spec = (self.suite.source, self.include_path, str(self.out), str(self.device), self.run_id)
-        pending = {task.remote(spec, bench, method, setting, base): (slot, key) for slot, key, bench, method, setting, base in deferred}
+        pending = {task.remote(spec, bench, method, setting, base, shard): (slot, key)
+                   for slot, key, bench, method, setting, base, shard in deferred}
         bar = tqdm(total=len(pending), desc="ray", unit="unit", disable=not self.progress, file=sys.stderr)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -387,7 +397,15 @@ class Runner:
 EXECUTORS = ("local", "ray")
 
 
-def _ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict, base: dict) -> tuple[pd.DataFrame, dict]:
+def shard_bounds(n: int, shard_size: int | None) -> list[tuple[int, int]]:
+    """[start, stop) item ranges of the units a dataset of ``n`` items is split into."""
+    if not shard_size or shard_size >= n:
+        return [(0, n)]
+    return [(i, min(i + shard_size, n)) for i in range(0, n, shard_size)]
+
+
+def _ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict, base: dict,
+              shard: tuple[int, int]) -> tuple[pd.DataFrame, dict]:
     """One unit inside a Ray worker: rebuild the benchmark's dataset and metrics, run the method."""
     source, include_path, out, device, run_id = spec
     torch.set_num_threads(1)  # one CPU per task; Ray runs several at once
@@ -398,7 +416,7 @@ def _ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict, base:
     runner._sample_ids = {bench.name: dataset.ids[: suite.samples_per_benchmark]}
     metrics, unavailable = runner._metrics(bench)
     torch.manual_seed(suite.seed)
-    df = runner._unit(bench, get_card(method_id), setting, dataset, metrics, unavailable, base)
+    df = runner._unit(bench, get_card(method_id), setting, dataset.subset(*shard), metrics, unavailable, base)
     return df, runner.timing
 
 

@@ -16,6 +16,7 @@ benchmarks:
       - psnr
       - {name: psnr, as: psnr-y, channel: y, crop_border: 4}
     batch_size: 4
+    shard_size: 50               # optional: units of at most 50 images (finer resume, Ray parallelism)
 ```
 """
 
@@ -32,7 +33,7 @@ from zoo.errors import SuiteError
 from zoo.plugins import TASKS
 
 SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark"}
-BENCH_KEYS = {"name", "task", "dataset", "degradation", "methods", "metrics", "batch_size", "anchor", "direction"}
+BENCH_KEYS = {"name", "task", "dataset", "degradation", "methods", "metrics", "batch_size", "anchor", "direction", "shard_size"}
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Benchmark:
     batch_size: int = 4
     anchor: str | None = None
     direction: str | None = None
+    shard_size: int | None = None
 
 
 @dataclass
@@ -188,10 +190,13 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
                 raise _err(src, b, f"benchmark {b['name']!r}: a metric is a name or a mapping with `name`, got {_strip(m)!r}")
         if not methods or not metrics:
             raise _err(src, b, f"benchmark {b['name']!r}: needs at least one method and one metric")
+        shard = b.get("shard_size")
+        if shard is not None and (not isinstance(shard, int) or isinstance(shard, bool) or shard < 1):
+            raise _err(src, b, f"benchmark {b['name']!r}: shard_size must be a positive number of images, got {shard!r}")
         benches.append(Benchmark(
             name=b["name"], task=b["task"], dataset=_strip(ds), methods=methods, metrics=metrics,
             degradation=_strip(b.get("degradation") or {}), batch_size=int(b.get("batch_size", 4)),
-            anchor=b.get("anchor"), direction=b.get("direction"),
+            anchor=b.get("anchor"), direction=b.get("direction"), shard_size=shard,
         ))
     names = [b.name for b in benches]
     dup = {n for n in names if names.count(n) > 1}
