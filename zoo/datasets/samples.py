@@ -68,3 +68,25 @@ def samples(split: str = "heldout", crop: int | None = None, limit: int | None =
     files = {**SAMPLES["train"], **SAMPLES["heldout"]} if split == "all" else SAMPLES[split]
     loaders = [(name, (lambda n=name, p=path: Item(n, read_image(p)))) for name, path in files.items()]
     return Dataset(f"samples-{split}", loaders[:limit] if limit else loaders, {"split": split, "crop": crop, "limit": limit})
+
+
+def random_patches(images: list, n: int, size: int, gen) -> "torch.Tensor":
+    """``n`` random ``size`` x ``size`` crops (half of them mirrored) of 3 x H x W images.
+
+    The patch sampler of the training scripts of the models this project bundles; all the
+    randomness comes from ``gen`` (a seeded ``torch.Generator``), so a run is reproducible.
+    """
+    import torch
+
+    out = []
+    for _ in range(n):
+        img = images[int(torch.randint(len(images), (1,), generator=gen))]
+        h, w = img.shape[-2:]
+        top = int(torch.randint(h - size + 1, (1,), generator=gen))
+        left = int(torch.randint(w - size + 1, (1,), generator=gen))
+        p = img[:, top : top + size, left : left + size]
+        if torch.rand(1, generator=gen) < 0.5:
+            p = p.flip(-1)
+        out.append(p)
+    return torch.stack(out)
+

@@ -29,6 +29,11 @@ class NetSR(SuperResolver):
             raise ZooError(f"{type(self).__name__}: tile must be a positive number of pixels, got {tile}")
         self.scale, self.tile, self.tile_pad = scale, tile, tile_pad
 
+    @staticmethod
+    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Unwrap ``params_ema``/``params`` and drop a DataParallel ``module.`` prefix."""
+        return {k.removeprefix("module."): v for k, v in unwrap(state).items()}
+
     def _upscale(self, lr: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             if self.tile:

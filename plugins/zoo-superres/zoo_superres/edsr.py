@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from zoo_superres.base import NetSR, unwrap
+from zoo_superres.base import NetSR
 
 DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
 
@@ -65,9 +65,6 @@ class EDSR(NetSR):
         self.tail = nn.Sequential(upsampler(scale, feats), _conv(feats, 3))
         self.receptive_radius = 1 + 2 * blocks + 1 + 2  # head, blocks, body conv, tail convs
 
-    @staticmethod
-    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k.removeprefix("module."): v for k, v in unwrap(state).items()}
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(lr * 255.0))

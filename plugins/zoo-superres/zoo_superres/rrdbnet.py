@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo_superres.base import NetSR, unwrap
+from zoo_superres.base import NetSR
 
 
 class ResidualDenseBlock(nn.Module):
@@ -103,7 +103,7 @@ class RRDBNet(NetSR):
 
     @staticmethod
     def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return convert_esrgan_keys({k.removeprefix("module."): v for k, v in unwrap(state).items()})
+        return convert_esrgan_keys(NetSR.convert_state_dict(state))
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         x = lr

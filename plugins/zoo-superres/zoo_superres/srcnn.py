@@ -13,7 +13,7 @@ from torch import nn
 
 from zoo.datasets.degrade import imresize
 from zoo.images import rgb_to_ycbcr, ycbcr_to_rgb
-from zoo_superres.base import NetSR, unwrap
+from zoo_superres.base import NetSR
 
 
 class SRCNN(NetSR):
@@ -25,9 +25,6 @@ class SRCNN(NetSR):
         self.relu = nn.ReLU(inplace=True)
         self.receptive_radius = 3 + -(-8 // scale)  # bicubic reach plus 4+2+2 HR pixels
 
-    @staticmethod
-    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k.removeprefix("module."): v for k, v in unwrap(state).items()}
 
     def refine_y(self, y: torch.Tensor) -> torch.Tensor:
         return self.conv3(self.relu(self.conv2(self.relu(self.conv1(y)))))

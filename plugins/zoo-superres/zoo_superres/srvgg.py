@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo_superres.base import NetSR, unwrap
+from zoo_superres.base import NetSR
 
 
 def _act(kind: str, feats: int) -> nn.Module:
@@ -37,9 +37,6 @@ class SRVGGNetCompact(NetSR):
         self.upsampler = nn.PixelShuffle(scale)
         self.receptive_radius = convs + 2
 
-    @staticmethod
-    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return unwrap(state)
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         out = lr

@@ -16,23 +16,9 @@ from pathlib import Path
 import torch
 
 from zoo.datasets.degrade import bicubic_down
-from zoo.datasets.samples import samples
+from zoo.datasets.samples import random_patches, samples
 from zoo.weights import save_state_dict
 from zoo_superres.espcn import ESPCN
-
-
-def patches(images: list[torch.Tensor], n: int, size: int, gen: torch.Generator) -> torch.Tensor:
-    out = []
-    for _ in range(n):
-        img = images[int(torch.randint(len(images), (1,), generator=gen))]
-        h, w = img.shape[-2:]
-        top = int(torch.randint(h - size + 1, (1,), generator=gen))
-        left = int(torch.randint(w - size + 1, (1,), generator=gen))
-        p = img[:, top : top + size, left : left + size]
-        if torch.rand(1, generator=gen) < 0.5:
-            p = p.flip(-1)
-        out.append(p)
-    return torch.stack(out)
 
 
 def train(steps: int = 3000, batch: int = 16, patch: int = 96, scale: int = 4, lr: float = 1e-3, seed: int = 0,
@@ -45,7 +31,7 @@ def train(steps: int = 3000, batch: int = 16, patch: int = 96, scale: int = 4, l
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     t0 = time.time()
     for step in range(1, steps + 1):
-        hr = patches(images, batch, patch, gen)
+        hr = random_patches(images, batch, patch, gen)
         lr_img, hr = bicubic_down(hr, scale)
         loss = torch.nn.functional.l1_loss(model(lr_img), hr)
         opt.zero_grad()
