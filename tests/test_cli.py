@@ -46,7 +46,7 @@ def test_fetch_reports_unmirrored_unpinned_and_datasets(capsys, tmp_path, monkey
     assert "edsr_x2-0edfb8a3.pt" in err and "--weights" in err
     assert main(["fetch", "realesrgan-x4plus.df2k-ost"]) == 3
     assert "zoo fetch --pin" in capsys.readouterr().err
-    assert main(["fetch", "--dataset", "set5"]) == 3
+    assert main(["fetch", "--dataset", "bsd100"]) == 3
     assert "not a pinned" in capsys.readouterr().err
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     assert main(["fetch", "--dataset", "kodak"]) == 3  # offline, nothing cached: fails, naming the way out

@@ -279,7 +279,7 @@ def test_hub_dataset_from_a_laid_out_cache(tmp_path, monkeypatch):
     with pytest.raises(ZooError, match="zoo fetch"):
         zoo.dataset("hub", repo="someone/other", revision=rev)
     with pytest.raises(ZooError, match="not a pinned"):
-        zoo.dataset("set5")
+        zoo.dataset("set14")
 
 
 def test_hub_parquet_dataset_and_the_face_set_entry(tmp_path, monkeypatch):
