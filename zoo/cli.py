@@ -147,10 +147,9 @@ def cmd_convert(a) -> int:
 
     card = get_card(a.id)
     method = build(card, **_parse_setting(a.setting))
-    state = method.convert_state_dict(load_state_dict(a.checkpoint))
-    method.load_state_dict(state, strict=True)  # proves the converted layout is complete
+    method.load_weights(load_state_dict(a.checkpoint))  # strict: proves the converted layout is complete
     out = Path(a.output)
-    digest = save_state_dict(method.state_dict(), out)
+    digest = save_state_dict(method.weights_state_dict(), out)
     fields = {"file": out.name, "sha256": digest, "source": a.source or "<official URL of the checkpoint>"}
     if a.json:
         _print_json(fields)

@@ -72,6 +72,10 @@ class Method(nn.Module):
         """Load a state dict key for key (missing or unexpected keys are an error)."""
         self.load_state_dict(self.convert_state_dict(state), strict=True)
 
+    def weights_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights in the layout :meth:`load_weights` takes (``zoo convert`` writes this)."""
+        return self.state_dict()
+
     def _in(self, x: Any) -> torch.Tensor:
         return check_images(x, self.id, "input").to(self.device)
 

@@ -36,7 +36,6 @@ from zoo.images import quantize, write_image
 from zoo.metrics import Metric, build_metric
 from zoo.tasks import apply
 
-COST_METRICS = {"runtime_ms": False, "encode_ms": False, "decode_ms": False, "params": False, "peak_mem_mb": False}
 CODEC_TIMES = ("encode_ms", "decode_ms")
 
 

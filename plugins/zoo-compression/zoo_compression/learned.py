@@ -192,8 +192,8 @@ class CompressAICodec(Compressor):
             raise ZooError(f"{self.id}: checkpoint does not match {self.arch} ({exc})") from exc
         self.net.update(force=bool(missing_tables) or not any(k.endswith("_quantized_cdf") and v.numel() for k, v in state.items()))
 
-    def official_state_dict(self) -> dict[str, torch.Tensor]:
-        """This model's weights in the official CompressAI layout."""
+    def weights_state_dict(self) -> dict[str, torch.Tensor]:
+        """The CompressAI module's state dict: the official layout, CDF tables included."""
         return self.net.state_dict()
 
     def _ready(self) -> None:
