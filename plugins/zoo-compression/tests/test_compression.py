@@ -9,7 +9,7 @@ from zoo.testing import check_method, sample_batch
 
 CODECS = [("jpeg.pil", {"quality": 50}), ("jpeg444.pil", {"quality": 50}), ("jpeg2000.pil", {"quality": 32}),
           ("webp.pil", {"quality": 50}), ("webp-lossless.pil", {}), ("avif.pil", {"quality": 50}),
-          ("png.pil", {}), ("jpegxl.pil", {"quality": 50})]
+          ("png.pil", {}), ("jpegxl.pil", {"quality": 50}), ("factorized-small.samples", {"rate": 1})]
 
 
 @pytest.mark.parametrize("mid,setting", CODECS)

@@ -158,3 +158,28 @@ def test_bundled_compressai_table_equals_compressai():
     table = json.loads((Path(zoo_compression.__file__).parent / "compressai_models.json").read_text())
     assert table["root_url"] == root_url
     assert {a: {m: {int(q): f"{root_url}/{f}" for q, f in qs.items()} for m, qs in ms.items()} for a, ms in table["files"].items()} == model_urls
+
+
+@pytest.mark.slow
+def test_training_script_runs_a_few_steps_and_writes_a_loadable_codec(tmp_path):
+    from zoo_compression.train_codec import main
+
+    out = tmp_path / "r1.safetensors"
+    assert main(["--rate", "1", "--steps", "3", "--out", str(out)]) == 0
+    codec = zoo.load("factorized-small.samples", weights=str(out), rate=1)
+    x = sample_batch(1, 64)
+    assert codec.decompress(codec.compress(x)).shape == x.shape
+
+
+def test_zoo_convert_writes_a_safetensors_file_that_loads_back(tmp_path, capsys):
+    from zoo.cli import main
+
+    ckpt = tmp_path / "bmshj2018-hyperprior-1.pth.tar"
+    make_checkpoint("bmshj2018-hyperprior", ckpt)
+    out = tmp_path / "q1.safetensors"
+    assert main(["convert", "bmshj2018-hyperprior-mse.vimeo90k", str(ckpt), "-o", str(out), "--setting", "quality=1"]) == 0
+    assert "sha256" in capsys.readouterr().out
+    a = zoo.load("bmshj2018-hyperprior-mse.vimeo90k", weights=str(ckpt), quality=1)
+    b = zoo.load("bmshj2018-hyperprior-mse.vimeo90k", weights=str(out), quality=1)
+    x = photos()
+    assert a.compress(x) == b.compress(x)

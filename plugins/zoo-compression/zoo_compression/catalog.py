@@ -68,9 +68,9 @@ ENTRIES.update(_compressai_entries())
 
 # The small factorized-prior codec trained by train_codec.py (sha256 printed by the script).
 TRAINED_SHA256 = {
-    1: None,
-    2: None,
-    3: None,
+    1: "db477507e41842dcdca5532544a8b11b0bde9f54326d8e50131f8820d167fd68",
+    2: "5907e0a10f9e7b23802fe9412438affddd781bbf3c68acdd9d3aa9d607cb373b",
+    3: "ef710e04ea7a5ac161da0ca230e72ce4328fab23f7270d387a3beb40bfdb3f54",
 }
 _W = Path(__file__).parent / "weights"
 if all(TRAINED_SHA256.values()):
@@ -79,7 +79,7 @@ if all(TRAINED_SHA256.values()):
         "params": {"arch": "bmshj2018-factorized", "N": 48, "M": 64},
         "settings": [{"rate": r} for r in TRAINED_SHA256],
         "weights": [{"setting": {"rate": r}, "bundled": f"zoo_compression:weights/factorized-small-r{r}.safetensors",
-                     "sha256": sha, "source": f"trained by zoo_compression/train_codec.py --rate {r} (seed 0)"}
+                     "sha256": sha, "source": f"trained by zoo_compression/train_codec.py --rate {r} (seed 0, 1 thread)"}
                     for r, sha in TRAINED_SHA256.items()],
         "license": "Apache-2.0", "paper": "arXiv:1802.01436",
         "description": "Factorized-prior codec (CompressAI FactorizedPrior, N=48, M=64) trained offline on the embedded photographs",
