@@ -275,7 +275,7 @@ class Runner:
         for bench in self.suite.benchmarks:
             base0 = {"run": self.run_id, "suite": self.suite.name, "benchmark": bench.name, "task": bench.task}
             try:
-                dataset = build_dataset(bench.dataset["name"], **{k: v for k, v in bench.dataset.items() if k != "name"})
+                dataset = bench_dataset(bench)
                 ds_hash = dataset.content_hash
             except Exception as exc:
                 err = f"{type(exc).__name__}: {exc}"
@@ -331,10 +331,7 @@ class Runner:
                     continue
                 else:
                     torch.manual_seed(self.suite.seed)
-                    df = self._unit(bench, card, setting, dataset.subset(*shard), metrics, unavailable, base)
-                    df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
-                    self.store.put(key, df)
-                    self.computed += 1
+                    df = self._persist(key, self._unit(bench, card, setting, dataset.subset(*shard), metrics, unavailable, base))
                 df = df.assign(run=self.run_id)
                 parts.append(df)
         if deferred:
@@ -343,6 +340,13 @@ class Runner:
             return pd.DataFrame(columns=COLUMNS)
         out = pd.concat(parts, ignore_index=True)
         return out[COLUMNS]
+
+    def _persist(self, key: str, df: pd.DataFrame) -> pd.DataFrame:
+        """Write a freshly computed unit to the store at once (a killed run keeps it)."""
+        df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
+        self.store.put(key, df)
+        self.computed += 1
+        return df
 
     def _run_on_ray(self, deferred: list[tuple], parts: list) -> None:
         """Run units as Ray tasks (one CPU each); persist each part as soon as it arrives."""
@@ -366,9 +370,7 @@ class Runner:
             done, _ = ray.wait(list(pending), num_returns=1)
             slot, key = pending.pop(done[0])
             df, timing = ray.get(done[0])
-            df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
-            self.store.put(key, df)
-            self.computed += 1
+            df = self._persist(key, df)
             for k, v in timing.items():
                 self.timing[k] = self.timing.get(k, 0.0) + v
             parts[slot] = df.assign(run=self.run_id)
@@ -396,6 +398,11 @@ class Runner:
 EXECUTORS = ("local", "ray")
 
 
+def bench_dataset(bench: Benchmark) -> Dataset:
+    """The dataset a benchmark names, built with its options."""
+    return build_dataset(bench.dataset["name"], **{k: v for k, v in bench.dataset.items() if k != "name"})
+
+
 def shard_bounds(n: int, shard_size: int | None) -> list[tuple[int, int]]:
     """[start, stop) item ranges of the units a dataset of ``n`` items is split into."""
     if not shard_size or shard_size >= n:
@@ -411,7 +418,7 @@ def _ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict, base:
     suite = load_suite(source, include_path)
     bench = next(b for b in suite.benchmarks if b.name == bench_name)
     runner = Runner(suite, Path(out), device=device, run_id=run_id, progress=False)
-    dataset = build_dataset(bench.dataset["name"], **{k: v for k, v in bench.dataset.items() if k != "name"})
+    dataset = bench_dataset(bench)
     runner._sample_ids = {bench.name: dataset.ids[: suite.samples_per_benchmark]}
     metrics, unavailable = runner._metrics(bench)
     torch.manual_seed(suite.seed)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoo.report.leaderboard import leaderboard_markdown, summarize
+from zoo.report.leaderboard import COST, leaderboard_markdown, summarize
 
 
 def write_report(run) -> Path:
@@ -51,7 +51,7 @@ def _figures_digest(out: Path, df: pd.DataFrame) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    keep = df[~df.metric.isin(["runtime_ms", "encode_ms", "decode_ms", "peak_mem_mb"])].drop(columns=["run"], errors="ignore")
+    keep = df[~df.metric.isin(COST)].drop(columns=["run"], errors="ignore")  # timings vary run to run; figures ignore them
     h.update(keep.to_csv(index=False).encode())
     samples = out / "samples"
     if samples.is_dir():

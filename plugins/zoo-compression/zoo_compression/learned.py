@@ -64,12 +64,16 @@ def _architecture(arch: str):
     return model_architectures[arch]
 
 
-def pad_to(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
-    """Zero-pad H and W up to ``multiple``, centred (CompressAI's evaluation convention)."""
-    h, w = x.shape[-2:]
+def padding(h: int, w: int, multiple: int = PAD_MULTIPLE) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) zero padding up to ``multiple``, centred (CompressAI's evaluation convention)."""
     nh, nw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
     left, top = (nw - w) // 2, (nh - h) // 2
-    pad = (left, nw - w - left, top, nh - h - top)
+    return (left, nw - w - left, top, nh - h - top)
+
+
+def pad_to(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """Zero-pad H and W up to ``multiple`` (see :func:`padding`)."""
+    pad = padding(*x.shape[-2:], multiple)
     return F.pad(x, pad, mode="constant", value=0), pad
 
 
@@ -219,13 +223,12 @@ class CompressAICodec(Compressor):
                 h, w, groups = unpack(s)
             except ValueError as exc:
                 raise ZooError(f"{self.id}: bitstream {i} ({len(s)} bytes) is corrupt or truncated: {exc}") from exc
-            nh, nw = -(-h // PAD_MULTIPLE) * PAD_MULTIPLE, -(-w // PAD_MULTIPLE) * PAD_MULTIPLE
-            shape = (nh // self.stride, nw // self.stride)
+            left, right, top, bottom = pad = padding(h, w)
+            shape = ((h + top + bottom) // self.stride, (w + left + right) // self.stride)
             try:
                 x_hat = self.net.decompress([[g] for g in groups], shape)["x_hat"]
             except Exception as exc:
                 raise ZooError(f"{self.id}: bitstream {i} could not be decoded by {self.arch}: {exc}") from exc
-            _, pad = pad_to(torch.empty(1, 1, h, w))
             images.append(crop(x_hat, pad))
         if len({t.shape for t in images}) > 1:
             raise ZooError(f"{self.id}: decoded images differ in size; decompress them one at a time")
