@@ -1,0 +1,5 @@
+"""imagezoo plugin: translation (work in progress)."""
+
+from __future__ import annotations
+
+ZOO_HOOK_API = 1
