@@ -11,7 +11,8 @@ def test_builtin_and_plugin_families_are_discovered_through_entry_points(fresh_p
     names = {p.name: p for p in plugins.plugin_report()}
     for name in ("builtin", "example", "superres", "compression"):
         assert name in names and names[name].error is None, names.get(name)
-    assert names["example"].registered["methods"] == ["example-grayscale"]
+    assert names["example"].registered["methods"] == ["example-grayscale", "example-gaussian-blur"]
+    assert names["example"].registered["tasks"] == ["denoising"]
     assert "psnr" in zoo.list_metrics() and "example-mae" in zoo.list_metrics()
     assert "samples" in zoo.list_datasets() and "example-gradients" in zoo.list_datasets()
 
@@ -64,16 +65,21 @@ def test_hook_api_version_mismatch_is_a_clear_error(fresh_plugins, tmp_path, mon
     assert "hook API version 99" in err and "version 1" in err
 
 
-def test_duplicate_names_name_both_plugins(fresh_plugins):
+def test_duplicate_name_disables_only_that_registration(fresh_plugins):
     class Dup:
         @zoo.hookimpl
         def register_metrics(self, register):
             register("psnr", object)
+            register("dup-own-metric", "zoo.metrics.fidelity:PSNR")
 
     plugins.register_plugin(Dup(), "dupper")
     try:
-        err = {p.name: p for p in plugins.plugin_report()}["dupper"].error
-        assert "duplicate metric 'psnr'" in err and "'builtin'" in err and "'dupper'" in err
+        info = {p.name: p for p in plugins.plugin_report()}["dupper"]
+        assert info.error is None
+        assert any("duplicate metric 'psnr'" in w and "'builtin'" in w for w in info.warnings)
+        reg = plugins.registry()
+        assert reg.get("metrics", "psnr").plugin == "builtin"  # the earlier plugin keeps the name
+        assert reg.get("metrics", "dup-own-metric").plugin == "dupper"  # the plugin's other registrations stand
     finally:
         plugins.unregister_plugin("dupper")
 
@@ -121,7 +127,7 @@ def test_every_hook_is_documented():
 
     doc = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
     hooks = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("register_")]
-    assert len(hooks) == 4
+    assert len(hooks) == 6
     for name in hooks:
         sig = f"{name}{inspect.signature(getattr(hookspecs, name))}"
         assert f"## `{sig}`" in doc, f"docs/plugins.md lacks a heading for {sig}"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from zoo.hookspecs import hookimpl
-
-__version__ = "0.1.0"
+from zoo.version import __version__
 __all__ = [
     "hookimpl", "list_methods", "load", "list_metrics", "metric", "list_datasets", "dataset", "bench",
     "__version__",

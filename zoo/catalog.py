@@ -2,7 +2,7 @@
 
 Schema (one entry per method id, ``family-variant.training-data``)::
 
-    task: super-resolution          # one of zoo.plugins.TASKS
+    task: super-resolution          # a registered task (zoo.taskspec.task_names())
     factory: rrdbnet                # a method factory registered by a plugin
     params: {scale: 4}              # keyword arguments for the factory
     weights:                        # optional; a ref, or a list of refs each with `setting:`
@@ -12,10 +12,14 @@ Schema (one entry per method id, ``family-variant.training-data``)::
       revision: <40-hex commit>     # hub only, pinned
       sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses
       source: <official URL>
+      part: generator               # multi-part methods: which part this file is (load_weights(state, part))
+      optional: false               # true: the method runs without it (reported in method.missing_parts)
     license: Apache-2.0
     paper: arXiv:1809.00219
     description: one line
     settings: [{}]                  # operating points, each passed to the factory
+    options: {quality: [1, 2, 3]}   # allowed values of options a user may pass (zoo run --setting);
+                                    # default: the values the settings use; keys of params are fixed
 """
 
 from __future__ import annotations
@@ -30,36 +34,15 @@ from typing import Any
 import yaml
 
 from zoo.errors import CatalogError
-from zoo.plugins import TASKS, registry, unknown_message
+from zoo.plugins import registry, unknown_message
+from zoo.weights import WeightsRef
+
+__all__ = ["MethodCard", "WeightsRef", "cards", "get_card", "list_methods", "parse_entry"]
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings"}
-REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting"}
-
-
-@dataclass(frozen=True)
-class WeightsRef:
-    """Where one weights file lives and what its bytes must hash to."""
-
-    hub: str | None = None
-    file: str | None = None
-    revision: str | None = None
-    bundled: str | None = None
-    sha256: str | None = None
-    source: str | None = None
-    setting: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        if self.hub:
-            return f"{self.hub}/{self.file}@{(self.revision or 'unpinned')[:12]}"
-        return f"bundled {self.bundled}" if self.bundled else f"{self.source} (no Hub mirror)"
-
-    @property
-    def unmirrored(self) -> bool:
-        """Only the official URL is known: no Hugging Face Hub copy is pinned yet."""
-        return not self.hub and not self.bundled
+ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings", "options"}
+REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting", "part", "optional"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +59,23 @@ class MethodCard:
     description: str | None
     settings: tuple[dict, ...]
     origin: str
+    options: dict = field(default_factory=dict)
+
+    @property
+    def parts(self) -> list[str]:
+        """Names of the weight parts (multi-part methods); empty for single-file methods."""
+        return list(dict.fromkeys(r.part for r in self.weights if r.part))
+
+    def allowed_options(self) -> dict[str, list]:
+        """Option name -> allowed values: the card's ``options``, else the values its settings use."""
+        allowed: dict[str, list] = {}
+        for s in self.settings:
+            for k, v in s.items():
+                allowed.setdefault(k, [])
+                if v not in allowed[k]:
+                    allowed[k].append(v)
+        allowed.update({k: list(v) for k, v in self.options.items()})
+        return allowed
 
     def weights_for(self, setting: dict) -> list[WeightsRef]:
         """The weight refs that apply to an operating point (all refs without `setting`)."""
@@ -87,6 +87,7 @@ class MethodCard:
             "weights": [{k: v for k, v in r.__dict__.items() if v not in (None, {})} for r in self.weights],
             "license": self.license, "paper": self.paper, "description": self.description,
             "settings": list(self.settings), "origin": self.origin,
+            **({"options": self.options} if self.options else {}),
         }
 
 
@@ -132,9 +133,14 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
     setting = raw.get("setting") or {}
     if not isinstance(setting, dict):
         raise _fail(f"{where}.setting", "must be a mapping of setting values this file serves")
+    part = raw.get("part")
+    if part is not None and (not isinstance(part, str) or not part.isidentifier()):
+        raise _fail(f"{where}.part", f"must be a part name such as generator or encoder, got {part!r}")
+    if not isinstance(raw.get("optional", False), bool):
+        raise _fail(f"{where}.optional", f"must be true or false, got {raw.get('optional')!r}")
     return WeightsRef(
         hub=raw.get("hub"), file=raw.get("file"), revision=raw.get("revision"), bundled=raw.get("bundled"),
-        sha256=sha, source=raw.get("source"), setting=dict(setting),
+        sha256=sha, source=raw.get("source"), setting=dict(setting), part=part, optional=bool(raw.get("optional", False)),
     )
 
 
@@ -147,8 +153,9 @@ def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
     if extra:
         raise _fail(where, f"unknown field(s) {sorted(extra)}; allowed: {sorted(ENTRY_FIELDS)}")
     task = raw.get("task")
-    if task not in TASKS:
-        raise _fail(f"{where}.task", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    tasks = registry().task_names()
+    if task not in tasks:
+        raise _fail(f"{where}.task", f"must be one of {', '.join(tasks)}, got {task!r}")
     factory = raw.get("factory")
     if not isinstance(factory, str) or not factory:
         raise _fail(f"{where}.factory", "is required: the name of a registered method factory")
@@ -164,10 +171,16 @@ def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
     settings = raw.get("settings", [{}])
     if not isinstance(settings, list) or not settings or not all(isinstance(s, dict) for s in settings):
         raise _fail(f"{where}.settings", "must be a non-empty list of mappings (operating points)")
+    options = raw.get("options") or {}
+    if not isinstance(options, dict) or not all(isinstance(v, list) and v for v in options.values()):
+        raise _fail(f"{where}.options", "must map option names to non-empty lists of allowed values")
+    parts = [r.part for r in refs]
+    if any(parts) and not all(parts):
+        raise _fail(f"{where}.weights", "either every weight ref names its `part:` or none does")
     return MethodCard(
         id=method_id, task=task, factory=factory, params=dict(params), weights=tuple(refs),
         license=raw.get("license"), paper=raw.get("paper"), description=raw.get("description"),
-        settings=tuple(dict(s) for s in settings), origin=origin,
+        settings=tuple(dict(s) for s in settings), origin=origin, options=dict(options),
     )
 
 
@@ -221,8 +234,9 @@ def list_methods(task: str | None = None, pattern: str | None = None, available:
     """Method cards whose plugin is loaded, filtered by task, glob ``pattern`` on the id, and local availability."""
     from zoo.weights import is_available
 
-    if task is not None and task not in TASKS:
-        raise CatalogError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    tasks = registry().task_names()
+    if task is not None and task not in tasks:
+        raise CatalogError(f"unknown task {task!r}; tasks are {', '.join(tasks)}")
     out = []
     factories = registry().items["methods"]
     for card in sorted(cards().values(), key=lambda c: c.id):

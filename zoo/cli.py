@@ -35,24 +35,15 @@ def _parse_setting(items: list[str]) -> dict:
 
 
 def cmd_list(a) -> int:
-    import zoo
+    from zoo.catalog import list_methods
+    from zoo.weights import availability
 
-    cards = zoo.list_methods(task=a.task, pattern=a.pattern, available=a.available)
+    cards = list_methods(task=a.task, pattern=a.pattern, available=a.available)
     if a.json:
-        _print_json([c.to_dict() for c in cards])
+        _print_json([{**c.to_dict(), "availability": availability(c.weights)} for c in cards])
         return 0
-    from zoo.weights import is_available
-
     for c in cards:
-        if all(is_available(r) for r in c.weights):
-            avail = "ready"
-        elif any(r.unmirrored for r in c.weights):
-            avail = "no hub mirror"
-        elif any(r.sha256 is None for r in c.weights):
-            avail = "unpinned"
-        else:
-            avail = "needs fetch"
-        print(f"{c.id:40s} {c.task:18s} {avail:14s} {c.paper or ''}")
+        print(f"{c.id:40s} {c.task:18s} {availability(c.weights):14s} {c.paper or ''}")
     return 0
 
 
@@ -74,7 +65,8 @@ def cmd_info(a) -> int:
 
 def _fetch_refs(method_ids: list[str], pin: bool) -> int:
     from zoo.catalog import get_card
-    from zoo.weights import resolve, sha256_file
+    from zoo.weights import pin as pin_ref
+    from zoo.weights import resolve
 
     status = EXIT_OK
     for mid in method_ids:
@@ -89,14 +81,9 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
                 continue
             try:
                 if pin:
-                    from huggingface_hub import hf_hub_download
-                    from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_url
-
-                    if ref.bundled:
-                        continue
-                    meta = get_hf_file_metadata(hf_hub_url(ref.hub, ref.file, revision=ref.revision or "main"))
-                    path = hf_hub_download(ref.hub, ref.file, revision=meta.commit_hash, library_name="imagezoo")
-                    print(f"{mid}: {ref.file}\n  revision: {meta.commit_hash}\n  sha256: {sha256_file(Path(path))}")
+                    revision, digest = pin_ref(ref)
+                    where = ref.bundled or ref.file
+                    print(f"{mid}: {where}" + (f"\n  revision: {revision}" if revision else "") + f"\n  sha256: {digest}")
                 else:
                     path = resolve(ref, mid, download=True)
                     print(f"{mid}: {path} (sha256 verified)")
@@ -160,28 +147,45 @@ def cmd_convert(a) -> int:
     return 0
 
 
+def _parse_weights(items: list[str] | None) -> str | dict[str, str] | None:
+    """``--weights FILE`` or, for multi-part methods, ``--weights PART=FILE`` (repeatable)."""
+    if not items:
+        return None
+    parts = dict(i.split("=", 1) for i in items if "=" in i and not Path(i).exists())
+    if not parts:
+        if len(items) > 1:
+            raise ZooError("--weights: give one FILE, or PART=FILE for each part of a multi-part method")
+        return items[0]
+    if len(parts) != len(items):
+        raise ZooError("--weights: use PART=FILE for every file once one is given by part")
+    return parts
+
+
 def cmd_run(a) -> int:
     import torch
 
-    import zoo
     from zoo.images import read_image, write_image
+    from zoo.loading import load_method
     from zoo.report.html import safe_name
-    from zoo.tasks import apply
+    from zoo.taskspec import task_spec
 
-    method = zoo.load(a.id, device=a.device, weights=a.weights, **_parse_setting(a.setting))
+    method = load_method(a.id, device=a.device, weights=_parse_weights(a.weights), **_parse_setting(a.setting))
+    spec = task_spec(method.task)
     out = Path(a.output)
     out.mkdir(parents=True, exist_ok=True)
-    style = read_image(a.style)[None] if a.style else None
+    options = {"direction": a.direction}
+    if a.style:
+        options["style"] = read_image(a.style)[None].to(a.device)
     status = EXIT_OK
     for inp in a.inputs:
         try:
-            x = read_image(inp)[None]
-            with torch.inference_mode():
-                y, extras = apply(method, x, style=style, direction=a.direction)
+            x = read_image(inp)[None].to(a.device)
+            with torch.enable_grad() if method.needs_grad else torch.inference_mode():
+                outcome = spec.run_file(method, x, options)
             dest = out / f"{safe_name(Path(inp).stem)}.png"
-            write_image(dest, y[0].cpu())
-            if "bitstreams" in extras:
-                (out / f"{safe_name(Path(inp).stem)}.bin").write_bytes(extras["bitstreams"][0])
+            write_image(dest, outcome.images[0].detach().cpu())
+            if "bitstreams" in outcome.outputs:
+                (out / f"{safe_name(Path(inp).stem)}.bin").write_bytes(outcome.outputs["bitstreams"][0])
             print(dest)
         except ZooError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -199,6 +203,8 @@ def cmd_plugins(a) -> int:
     for i in infos:
         counts = ", ".join(f"{len(v)} {k}" for k, v in i.registered.items()) or "nothing registered"
         print(f"{i.name:14s} {i.version or '':8s} {i.module:28s} {'ERROR: ' + i.error if i.error else counts}")
+        for w in i.warnings:
+            print(f"{'':14s} warning: {w}")
     return 0
 
 
@@ -221,9 +227,9 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> i
 
 
 def cmd_bench(a) -> int:
-    import zoo
+    from zoo.harness.runner import run_suite
 
-    run = zoo.bench(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
+    run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
                     progress=not a.no_progress, executor=a.executor, workers=a.workers)
     _print_leaderboard(run)
     if a.against:
@@ -287,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("inputs", nargs="+")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--setting", action="append", default=[], help="KEY=VALUE operating point")
-    s.add_argument("--weights", help="local checkpoint for the entry's architecture")
+    s.add_argument("--weights", action="append", help="local checkpoint for the entry's architecture; "
+                   "PART=FILE for a part of a multi-part method (repeatable)")
     s.add_argument("--style", help="style image (style-transfer)")
     s.add_argument("--direction", help="translation direction")
     s.add_argument("--device", default="cpu")

@@ -48,3 +48,15 @@ class MetricUnavailable(ZooError):
 
 class SuiteError(ZooError):
     """A suite file is malformed."""
+
+
+class OptionsError(ZooError, ValueError):
+    """A bad operating point: names the method, the option, the value and the allowed values."""
+
+    def __init__(self, method: str, option: str, value: object, allowed: object) -> None:
+        self.method, self.option, self.value, self.allowed = method, option, value, allowed
+        if isinstance(allowed, (list, tuple, set, range)):
+            allowed_txt = ", ".join(map(repr, allowed)) if allowed else "(none: this option cannot be set)"
+        else:
+            allowed_txt = str(allowed)
+        super().__init__(f"{method}: option {option}={value!r} is not allowed; allowed: {allowed_txt}")

@@ -1,7 +1,9 @@
 """The plugin contract. These docstrings are the plugin author's reference (see docs/plugins.md).
 
 Every hook receives a ``register`` callback; the host validates names, detects duplicates
-and records which plugin registered what.
+and records which plugin registered what. Anything registered may be given as the object
+itself or as a ``"module:attribute"`` string, imported only when first used (so listing
+the catalog never imports torch).
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ HOOK_API_VERSION = 1
 
 hookspec = pluggy.HookspecMarker("zoo")
 hookimpl = pluggy.HookimplMarker("zoo")
+
+
+@hookspec
+def register_tasks(register):
+    """Register task specs: ``register(name, spec)``; ``spec`` is a :class:`zoo.taskspec.TaskSpec` subclass."""
 
 
 @hookspec
@@ -34,3 +41,8 @@ def register_datasets(register):
 @hookspec
 def register_catalog(register):
     """Register catalog entries: ``register(method_id, entry_dict)`` in the registry.yaml schema."""
+
+
+@hookspec
+def register_suites(register):
+    """Register suite files: ``register(name, path)``; ``zoo bench NAME`` then finds the YAML at ``path``."""

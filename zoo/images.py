@@ -211,3 +211,11 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     lin = torch.einsum("ij,...jhw->...ihw", torch.linalg.inv(_RGB2XYZ), xyz).clamp_min(0)
     rgb = torch.where(lin > 0.0031308, 1.055 * lin ** (1 / 2.4) - 0.055, 12.92 * lin)
     return rgb.clamp(0, 1).to(lab.dtype)
+
+
+def sample_batch(n: int = 2, size: int = 48, seed: int = 0) -> torch.Tensor:
+    """A smooth random batch (natural-image-like), N x 3 x size x size in [0, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
+    x = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
+    return (x + 0.03 * torch.rand(n, 3, size, size, generator=g)).clamp(0, 1)

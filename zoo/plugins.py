@@ -9,10 +9,12 @@ recorded in :func:`plugin_report` and skipped; the others keep working.
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata
 import os
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import pluggy
@@ -21,8 +23,7 @@ from zoo import hookspecs
 from zoo.errors import PluginError, UnknownNameError
 
 ENTRY_POINT_GROUP = "zoo"
-BUILTIN = "builtin"  # imagezoo's own metrics and datasets: always loaded
-TASKS = ("super-resolution", "compression", "translation", "style-transfer", "inversion")
+BUILTIN = "builtin"  # imagezoo's own tasks, metrics and datasets: always loaded
 
 pm = pluggy.PluginManager("zoo")
 pm.add_hookspecs(hookspecs)
@@ -35,38 +36,97 @@ class PluginInfo:
     version: str | None = None
     error: str | None = None
     registered: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
 class Entry:
-    """One registered thing: what it is, and which plugin registered it."""
+    """One registered thing: its name, the plugin that registered it, and the object.
 
-    name: str
-    obj: Any
-    plugin: str
-    task: str | None = None
+    The object may be registered as a ``"module:attribute"`` string; it is imported on
+    first use of :attr:`obj`, so building the registry imports no plugin code.
+    """
+
+    __slots__ = ("name", "_obj", "plugin", "task")
+
+    def __init__(self, name: str, obj: Any, plugin: str, task: str | None = None) -> None:
+        self.name, self._obj, self.plugin, self.task = name, obj, plugin, task
+
+    @property
+    def obj(self) -> Any:
+        if isinstance(self._obj, str):
+            module, _, attr = self._obj.partition(":")
+            try:
+                self._obj = getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as exc:
+                raise PluginError(f"plugin {self.plugin!r}: {self.name!r} points at {self._obj!r}, which cannot be "
+                                  f"imported ({type(exc).__name__}: {exc}); fix the plugin or reinstall it") from exc
+        return self._obj
+
+
+def _lazy_ok(obj: Any) -> bool:
+    return not isinstance(obj, str) or (obj.count(":") == 1 and all(obj.split(":")))
+
+
+class _Kinds(dict):
+    """kind -> {name: Entry}, each kind built from its hook on first access."""
+
+    def __init__(self, reg: "Registry") -> None:
+        super().__init__()
+        self._reg = reg
+
+    def __missing__(self, kind: str) -> dict[str, Entry]:
+        if kind not in Registry.KINDS:
+            raise KeyError(kind)
+        table = self[kind] = {}
+        self._reg._build(kind, table)
+        return table
 
 
 class Registry:
-    """Everything the loaded plugins registered, by kind."""
+    """Everything the loaded plugins registered, by kind (each kind built when first used)."""
 
-    KINDS = ("methods", "metrics", "datasets", "catalog")
+    KINDS = ("tasks", "methods", "metrics", "datasets", "catalog", "suites")
 
     def __init__(self) -> None:
-        self.items: dict[str, dict[str, Entry]] = {k: {} for k in self.KINDS}
+        self.items: dict[str, dict[str, Entry]] = _Kinds(self)
 
     def get(self, kind: str, name: str) -> Entry:
         table = self.items[kind]
         if name not in table:
-            raise UnknownNameError(unknown_message(kind[:-1] if kind != "catalog" else "method", name, table))
+            what = {"catalog": "method", "methods": "method factory"}.get(kind, kind[:-1])
+            raise UnknownNameError(unknown_message(what, name, table))
         return table[name]
+
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(self.items["tasks"])
+
+    def _build(self, kind: str, table: dict[str, Entry]) -> None:
+        hook = getattr(pm.hook, f"register_{kind}")
+        for impl in hook.get_hookimpls():
+            info = _state["infos"].setdefault(impl.plugin_name, PluginInfo(impl.plugin_name, repr(impl.plugin)))
+            if info.error:
+                continue
+            register = _make_register(self, table, kind, impl.plugin_name, info)
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                info.error = f"register_{kind}: {type(exc).__name__}: {exc}"
+                if os.environ.get("ZOO_DEBUG"):
+                    traceback.print_exc()
+
+
+def failed_plugins() -> dict[str, str]:
+    """Plugins that failed to load or register, with their errors."""
+    return {n: i.error for n, i in _state["infos"].items() if i.error}
 
 
 def unknown_message(what: str, name: str, choices) -> str:
     close = difflib.get_close_matches(name, list(choices), n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     avail = ", ".join(sorted(choices)) or "(none)"
-    return f"Unknown {what} {name!r}.{hint} Available: {avail}"
+    broken = failed_plugins()
+    why = "".join(f" Plugin {n!r} failed to load ({e}); it may have provided it." for n, e in sorted(broken.items()))
+    return f"Unknown {what} {name!r}.{why}{hint} Available: {avail}"
 
 
 _state: dict[str, Any] = {"loaded": False, "infos": {}, "registry": None}
@@ -131,21 +191,25 @@ def reset() -> None:
     _state.update(loaded=False, infos={}, registry=None)
 
 
-def _make_register(reg: Registry, kind: str, plugin: str, info: PluginInfo) -> Callable:
+def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: str, info: PluginInfo) -> Callable:
     def register(name: str, obj: Any, task: str | None = None) -> None:
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
             raise PluginError(f"plugin {plugin!r} registered a {kind[:-1]} with invalid name {name!r}")
-        if kind == "methods" and task not in TASKS:
+        if kind == "suites":  # a suite is a file path, never imported
+            obj = Path(obj)
+        elif not _lazy_ok(obj):
+            raise PluginError(f"plugin {plugin!r} registered {name!r} as {obj!r}; a string must be 'module:attribute'")
+        if kind == "methods" and task not in reg.task_names():
             raise PluginError(
                 f"plugin {plugin!r} registered method factory {name!r} with task={task!r}; "
-                f"task must be one of {', '.join(TASKS)}"
+                f"task must be one of {', '.join(reg.task_names())}"
             )
-        table = reg.items[kind]
-        if name in table:
-            raise PluginError(
-                f"duplicate {kind[:-1]} {name!r}: registered by plugin {table[name].plugin!r} "
-                f"and by plugin {plugin!r}; rename one or set ZOO_LOAD_PLUGINS to load only one"
+        if name in table:  # only this registration is refused; the plugin's others stand
+            info.warnings.append(
+                f"duplicate {kind[:-1]} {name!r}: already registered by plugin {table[name].plugin!r}; "
+                f"this registration was ignored (rename it, or set ZOO_LOAD_PLUGINS to load only one)"
             )
+            return
         table[name] = Entry(name=name, obj=obj, plugin=plugin, task=task)
         info.registered.setdefault(kind, []).append(name)
 
@@ -153,29 +217,17 @@ def _make_register(reg: Registry, kind: str, plugin: str, info: PluginInfo) -> C
 
 
 def registry() -> Registry:
-    """The registry built from every loaded plugin's hooks (built once, then cached)."""
+    """The registry of every loaded plugin's registrations (created once; kinds built on use)."""
     if _state["registry"] is not None:
         return _state["registry"]
     load_entry_points()
-    reg = Registry()
-    for kind in Registry.KINDS:
-        hook = getattr(pm.hook, f"register_{kind}")
-        for impl in hook.get_hookimpls():
-            info = _state["infos"].setdefault(impl.plugin_name, PluginInfo(impl.plugin_name, repr(impl.plugin)))
-            if info.error:
-                continue
-            register = _make_register(reg, kind, impl.plugin_name, info)
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                info.error = f"register_{kind}: {type(exc).__name__}: {exc}"
-                if os.environ.get("ZOO_DEBUG"):
-                    traceback.print_exc()
-    _state["registry"] = reg
-    return reg
+    _state["registry"] = Registry()
+    return _state["registry"]
 
 
 def plugin_report() -> list[PluginInfo]:
     """Every plugin seen, with its version, what it registered, and its error if any."""
-    registry()
+    reg = registry()
+    for kind in Registry.KINDS:
+        reg.items[kind]
     return sorted(_state["infos"].values(), key=lambda i: i.name)

@@ -1,10 +1,13 @@
-"""The five task contracts.
+"""The five task contracts and their task specs.
 
 Images cross every boundary as float32 tensors, N x 3 x H x W, RGB, values in [0, 1].
 Each task's public call (``upscale``, ``compress`` ...) checks its input and the method's
 output in one place (:func:`check_images`) and delegates to an underscored method that a
 plugin implements, so a method returning the wrong shape, dtype, range or NaNs gets an
 error naming the method.
+
+Each base class has a :class:`~zoo.taskspec.TaskSpec` beside it, registered by
+:mod:`zoo.builtin` through the ``register_tasks`` hook like a plugin's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from zoo.errors import ContractError
+from zoo.errors import ContractError, ZooError
+from zoo.taskspec import Batch, Outcome, Sample, TaskSpec
 
 RANGE_TOLERANCE = 1e-6
 
@@ -49,11 +53,18 @@ class Method(nn.Module):
     """
 
     task: ClassVar[str] = ""
+    #: the method optimises per image (Gatys, optimisation inversion, PULSE): callers run it
+    #: with gradients enabled and skip warm-up calls
+    needs_grad: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
         self.id: str = type(self).__name__
         self.card = None
+        #: per-call statistics a method may report (iterations, seconds to a quality), floats
+        self.stats: dict[str, float] = {}
+        #: names of optional weight parts that were not available when the method was loaded
+        self.missing_parts: set[str] = set()
 
     @property
     def device(self) -> torch.device:
@@ -68,8 +79,15 @@ class Method(nn.Module):
         """Map an official checkpoint's keys onto this module's (identity by default)."""
         return state
 
-    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
-        """Load a state dict key for key (missing or unexpected keys are an error)."""
+    def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
+        """Load a state dict key for key (missing or unexpected keys are an error).
+
+        Multi-part methods (a card whose weight refs carry ``part:``) receive one call per
+        part and override this to route each part to its sub-module.
+        """
+        if part is not None:
+            raise ZooError(f"{self.id}: weights part {part!r} given, but {type(self).__name__} takes one state dict; "
+                           f"override load_weights(state, part) or drop `part:` from the catalog entry")
         self.load_state_dict(self.convert_state_dict(state), strict=True)
 
     def weights_state_dict(self) -> dict[str, torch.Tensor]:
@@ -209,27 +227,142 @@ class Inverter(Method):
         raise NotImplementedError
 
 
-TASK_CLASSES: dict[str, type[Method]] = {
-    c.task: c for c in (SuperResolver, Compressor, Translator, Stylizer, Inverter)
-}
+# -- task specs --------------------------------------------------------------------------------
 
 
-def apply(method: Method, x: torch.Tensor, **extras: Any) -> tuple[torch.Tensor, dict]:
-    """Run a method's task on ``x``; returns the output image and task extras (e.g. bitstreams)."""
-    if isinstance(method, SuperResolver):
-        return method.upscale(x), {}
-    if isinstance(method, Compressor):
+class SuperResolutionSpec(TaskSpec):
+    """HR image -> MATLAB-bicubic LR input (``degradation: {bicubic: SCALE}``); reference = HR."""
+
+    name = "super-resolution"
+    method_class = SuperResolver
+    bench_keys = {"degradation": "{bicubic: SCALE}: how the low-resolution input is made from each image"}
+
+    def validate(self, options: dict[str, Any]) -> str | None:
+        deg = options.get("degradation")
+        if not isinstance(deg, dict) or set(deg) != {"bicubic"}:
+            return f"super-resolution needs `degradation: {{bicubic: SCALE}}`, got {deg!r}"
+        scale = deg["bicubic"]
+        if not isinstance(scale, int) or isinstance(scale, bool) or scale < 2:
+            return f"degradation bicubic scale must be an integer >= 2, got {scale!r}"
+        return None
+
+    def sample(self, item: Any, options: dict[str, Any]) -> Sample:
+        from zoo.datasets.degrade import bicubic_down
+
+        lr, hr = bicubic_down(item.image, int(options["degradation"]["bicubic"]))
+        return Sample(item.id, lr, hr, dict(getattr(item, "attributes", {}) or {}), dict(item.extras))
+
+    def run(self, method: SuperResolver, batch: Batch, options: dict[str, Any]) -> Outcome:
+        return Outcome(method.upscale(batch.input))
+
+    def check(self, method: SuperResolver, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        want = (x.shape[0], 3, x.shape[2] * method.scale, x.shape[3] * method.scale)
+        return None if tuple(y.shape) == want else f"output shape {tuple(y.shape)}, expected {want} (scale {method.scale})"
+
+
+class CompressionSpec(TaskSpec):
+    """Image -> bitstreams -> image; metrics may read the ``bitstreams``; encode/decode times."""
+
+    name = "compression"
+    method_class = Compressor
+    bench_keys = {"anchor": "method id the BD-rate table compares every codec with (default jpeg.pil)"}
+    provides = ("bitstreams",)
+
+    def validate(self, options: dict[str, Any]) -> str | None:
+        anchor = options.get("anchor")
+        if anchor is not None and not isinstance(anchor, str):
+            return f"anchor must be a method id, got {anchor!r}"
+        return None
+
+    def unit_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {}  # the anchor only changes the report, not a unit's values
+
+    def run(self, method: Compressor, batch: Batch, options: dict[str, Any]) -> Outcome:
         t0 = time.perf_counter()
-        streams = method.compress(x)
+        streams = method.compress(batch.input)
         t1 = time.perf_counter()
         y = method.decompress(streams)
         t2 = time.perf_counter()
-        n = x.shape[0]
-        return y, {"bitstreams": streams, "encode_ms": (t1 - t0) * 1000 / n, "decode_ms": (t2 - t1) * 1000 / n}
-    if isinstance(method, Translator):
-        return method.translate(x, extras.get("direction")), {}
-    if isinstance(method, Stylizer):
-        return method.stylize(x, extras.get("style")), {}
-    if isinstance(method, Inverter):
-        return method.generate(method.invert(x)), {}
-    raise ContractError(f"{getattr(method, 'id', method)!r} is not a zoo Method of a known task")
+        n = len(batch)
+        return Outcome(y, {"bitstreams": streams}, {"encode_ms": (t1 - t0) * 1000 / n, "decode_ms": (t2 - t1) * 1000 / n})
+
+    def check(self, method: Compressor, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != input {tuple(x.shape)}"
+
+    def report_sections(self, df, benchmarks) -> list:
+        from zoo.report.rd import bd_tables
+
+        return [(f"BD-rate vs {t.attrs.get('anchor')} ({bench})", t) for bench, t in bd_tables(df, benchmarks).items()]
+
+    def figures(self, df, out) -> list:
+        from zoo.report.plots import rd_plots
+
+        return rd_plots(df, out)
+
+
+class TranslationSpec(TaskSpec):
+    """Source image -> translated image; reference = the item's ``target`` when it has one."""
+
+    name = "translation"
+    method_class = Translator
+    bench_keys = {"direction": "which way two-way models translate (AtoB, BtoA); default the method's first"}
+    provides = ("target",)
+
+    def validate(self, options: dict[str, Any]) -> str | None:
+        d = options.get("direction")
+        if d is not None and not isinstance(d, str):
+            return f"direction must be a name such as AtoB, got {d!r}"
+        return None
+
+    def sample(self, item: Any, options: dict[str, Any]) -> Sample:
+        target = item.extras.get("target")
+        return Sample(item.id, item.image, item.image if target is None else target,
+                      dict(getattr(item, "attributes", {}) or {}), dict(item.extras))
+
+    def run(self, method: Translator, batch: Batch, options: dict[str, Any]) -> Outcome:
+        return Outcome(method.translate(batch.input, options.get("direction")))
+
+    def run_file(self, method: Translator, x: torch.Tensor, options: dict[str, Any]) -> Outcome:
+        return Outcome(method.translate(x, options.get("direction")))
+
+    def check(self, method: Translator, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != input {tuple(x.shape)}"
+
+
+class StyleTransferSpec(TaskSpec):
+    """Content image (+ the item's ``style`` image) -> stylized image; reference = content."""
+
+    name = "style-transfer"
+    method_class = Stylizer
+    provides = ("style",)
+
+    def run(self, method: Stylizer, batch: Batch, options: dict[str, Any]) -> Outcome:
+        return Outcome(method.stylize(batch.input, batch.extras.get("style")))
+
+    def run_file(self, method: Stylizer, x: torch.Tensor, options: dict[str, Any]) -> Outcome:
+        return Outcome(method.stylize(x, options.get("style")))
+
+    def kit_extras(self, method: Stylizer, x: torch.Tensor) -> dict[str, Any]:
+        if not method.needs_style:
+            return {}
+        from zoo.images import sample_batch
+
+        return {"style": sample_batch(1, x.shape[-1], seed=7).expand(x.shape[0], -1, -1, -1).contiguous()}
+
+    def check(self, method: Stylizer, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != content {tuple(x.shape)}"
+
+
+class InversionSpec(TaskSpec):
+    """Image -> latent -> generated image; reference = the image; metrics may read ``latents``."""
+
+    name = "inversion"
+    method_class = Inverter
+    provides = ("latents", "mask", "scribble")
+
+    def run(self, method: Inverter, batch: Batch, options: dict[str, Any]) -> Outcome:
+        latent = method.invert(batch.input)
+        return Outcome(method.generate(latent), {"latents": latent})
+
+
+SPECS: tuple[type[TaskSpec], ...] = (SuperResolutionSpec, CompressionSpec, TranslationSpec, StyleTransferSpec, InversionSpec)

@@ -6,8 +6,10 @@ def test_my_method():
     check_method("my-method.id", setting={"quality": 50})
 ```
 
-Checks: output shape, dtype and range; a batch of N equals N single calls; determinism
-under a seed; works after ``.to(device)``; a clear :class:`ContractError` on wrong input.
+Checks: output shape, dtype and range (and the task's own check, from its spec); a batch
+of N equals N single calls; determinism under a seed; works after ``.to(device)``; a clear
+:class:`ContractError` on wrong input. Methods that optimise (``needs_grad``) run with
+gradients enabled, as the harness runs them.
 """
 
 from __future__ import annotations
@@ -17,42 +19,40 @@ from typing import Any
 import torch
 
 from zoo.errors import ContractError
-from zoo.tasks import Compressor, Method, SuperResolver, Translator, apply
+from zoo.images import sample_batch
+from zoo.taskspec import Batch, task_spec
+from zoo.tasks import Method
 
-
-def sample_batch(n: int = 2, size: int = 48, seed: int = 0) -> torch.Tensor:
-    """A smooth random batch (natural-image-like), N x 3 x size x size in [0, 1]."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
-    x = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
-    return (x + 0.03 * torch.rand(n, 3, size, size, generator=g)).clamp(0, 1)
+__all__ = ["check_method", "sample_batch"]
 
 
 def _run(method: Method, x: torch.Tensor) -> torch.Tensor:
-    style = sample_batch(x.shape[0], x.shape[-1], seed=7) if getattr(method, "needs_style", False) else None
-    with torch.inference_mode():
-        y, _ = apply(method, x, style=style)
-    return y
+    spec = task_spec(method.task)
+    batch = Batch([f"kit-{i}" for i in range(x.shape[0] if x.dim() == 4 else 1)], x, None, [{}], {})
+    if x.dim() == 4:
+        batch.extras = spec.kit_extras(method, x)
+    with torch.enable_grad() if method.needs_grad else torch.inference_mode():
+        return spec.run(method, batch, {}).images.detach()
 
 
 def check_method(method: str | Method, setting: dict[str, Any] | None = None, device: str = "cpu",
                  size: int = 48, atol: float = 1e-5, weights: str | None = None) -> Method:
     """Run every conformance check on ``method`` (an id, loaded with ``setting``, or an instance)."""
-    import zoo
+    from zoo.loading import load_method
 
     if isinstance(method, str):
-        method = zoo.load(method, device=device, weights=weights, **(setting or {}))
+        method = load_method(method, device=device, weights=weights, **(setting or {}))
     name = method.id
+    spec = task_spec(method.task)
+    assert isinstance(method, spec.method_class), f"{name}: not a {spec.method_class.__name__} (task {method.task})"
     x = sample_batch(3, size)
 
     torch.manual_seed(0)
     y = _run(method, x)
     assert y.dtype == torch.float32, f"{name}: output dtype {y.dtype}"
     assert y.min() >= 0 and y.max() <= 1, f"{name}: output range [{y.min()}, {y.max()}]"
-    if isinstance(method, SuperResolver):
-        assert y.shape == (3, 3, size * method.scale, size * method.scale), f"{name}: shape {tuple(y.shape)}"
-    elif isinstance(method, (Translator, Compressor)):
-        assert y.shape == x.shape, f"{name}: shape {tuple(y.shape)} != input {tuple(x.shape)}"
+    problem = spec.check(method, x, y)
+    assert problem is None, f"{name}: {problem}"
 
     torch.manual_seed(0)
     singles = torch.cat([_run(method, x[i : i + 1]) for i in range(x.shape[0])])

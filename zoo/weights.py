@@ -1,10 +1,11 @@
 """Weights: catalog refs -> verified local files -> state dicts.
 
 Hub refs go through ``huggingface_hub.hf_hub_download`` at a pinned revision; bundled refs
-come from plugin package data. Every resolution verifies sha256 (the verdict is cached,
-keyed by path, size and mtime, so repeated loads are cheap). Files are read with
-safetensors, or ``torch.load(weights_only=True)`` for official ``.pth`` files; never with a
-plain unpickle.
+come from plugin package data. Every resolution verifies sha256 (the verdict for a Hub
+file is cached, keyed by path, inode, size, mtime and ctime, so repeated loads are cheap
+and bytes patched in place are hashed again; bundled files are small and always hashed).
+Files are read with safetensors, or ``torch.load(weights_only=True)`` for official
+``.pth`` files; never with a plain unpickle. torch is imported only to read a file.
 """
 
 from __future__ import annotations
@@ -15,14 +16,44 @@ import json
 import os
 import pickle
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from zoo.catalog import WeightsRef
 from zoo.errors import WeightsError, WeightsIntegrityError
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class WeightsRef:
+    """Where one weights file lives and what its bytes must hash to."""
+
+    hub: str | None = None
+    file: str | None = None
+    revision: str | None = None
+    bundled: str | None = None
+    sha256: str | None = None
+    source: str | None = None
+    setting: dict = field(default_factory=dict)
+    part: str | None = None
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.hub:
+            return f"{self.hub}/{self.file}@{(self.revision or 'unpinned')[:12]}"
+        return f"bundled {self.bundled}" if self.bundled else f"{self.source} (no Hub mirror)"
+
+    @property
+    def unmirrored(self) -> bool:
+        """Only the official URL is known: no Hugging Face Hub copy is pinned yet."""
+        return not self.hub and not self.bundled
+
+
 
 
 def zoo_cache_dir() -> Path:
@@ -53,10 +84,14 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def cached_sha256(path: Path) -> str:
-    """sha256 of ``path``, remembered by (realpath, size, mtime_ns) in the zoo cache."""
+    """sha256 of ``path``, remembered by (realpath, inode, size, mtime_ns, ctime_ns) in the zoo cache.
+
+    ctime changes with every write and cannot be set back by a user, so bytes patched in
+    place (even with the mtime restored) are hashed again.
+    """
     real = os.path.realpath(path)
     st = os.stat(real)
-    key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"{real}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
     db = zoo_cache_dir() / "sha256.json"
     with _lock:
         try:
@@ -102,6 +137,43 @@ def is_available(ref: WeightsRef) -> bool:
     return local_path(ref) is not None
 
 
+def availability(refs) -> str:
+    """One label for a card's weights: ready, broken, needs fetch, unpinned or no hub mirror.
+
+    ``broken``: a bundled file is present but its bytes do not match the pinned sha256.
+    """
+    refs = [r for r in refs if not r.optional] or list(refs)
+    for r in refs:
+        if r.bundled:
+            p = local_path(r)
+            if p is None or (r.sha256 and sha256_file(p) != r.sha256):
+                return "broken"
+    if all(is_available(r) for r in refs):
+        return "ready"
+    if any(r.unmirrored for r in refs):
+        return "no hub mirror"
+    if any(r.sha256 is None for r in refs):
+        return "unpinned"
+    return "needs fetch"
+
+
+def pin(ref: WeightsRef) -> tuple[str, str]:
+    """(revision, sha256) to pin for a Hub ref: resolves the current commit and downloads the file.
+
+    Bundled refs return ("", sha256 of the bundled file); refs without a Hub repo are refused.
+    """
+    if ref.bundled:
+        return "", sha256_file(_bundled_path(ref))
+    if ref.unmirrored:
+        raise WeightsError(f"no Hugging Face Hub mirror is named for {ref.source}; there is nothing to pin")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_url
+
+    meta = get_hf_file_metadata(hf_hub_url(ref.hub, ref.file, revision=ref.revision or "main"))
+    path = hf_hub_download(ref.hub, ref.file, revision=meta.commit_hash, cache_dir=hub_cache_dir(), library_name="imagezoo")
+    return meta.commit_hash, sha256_file(Path(path))
+
+
 def verify(path: Path, ref: WeightsRef, method_id: str) -> None:
     """Raise :class:`WeightsIntegrityError` (deleting nothing) when the sha256 differs."""
     if ref.sha256 is None:
@@ -110,11 +182,14 @@ def verify(path: Path, ref: WeightsRef, method_id: str) -> None:
             f"verified. Run `zoo fetch --pin {method_id}` to download them and print the sha256 and "
             f"revision to pin, then add them to the entry."
         )
-    actual = cached_sha256(path)
+    actual = sha256_file(path) if ref.bundled else cached_sha256(path)
     if actual != ref.sha256:
+        fix = (f"reinstall the plugin that ships it, or (plugin author) put the file's sha256 in the entry "
+               f"(`zoo fetch --pin {method_id}` prints it)" if ref.bundled else
+               f"delete it and run `zoo fetch {method_id}` again, or fix the catalog entry")
         raise WeightsIntegrityError(
             f"{method_id}: sha256 mismatch for {path}: expected {ref.sha256}, got {actual}. The file was "
-            f"left in place; delete it and run `zoo fetch {method_id}` again, or fix the catalog entry."
+            f"left in place; {fix}."
         )
 
 
@@ -142,7 +217,7 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    from zoo import __version__
+    from zoo.version import __version__
 
     local_only = offline() or not download
     try:
@@ -168,7 +243,7 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
     return path
 
 
-def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:
     """Read a checkpoint safely: safetensors, or ``torch.load(weights_only=True)``.
 
     Raises:
@@ -185,6 +260,8 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         except Exception as exc:
             raise WeightsError(f"{path}: not a valid safetensors file ({exc}); re-download or re-convert it") from exc
+    import torch
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -200,7 +277,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return obj
 
 
-def save_state_dict(state: dict[str, torch.Tensor], path: str | os.PathLike) -> str:
+def save_state_dict(state: dict[str, "torch.Tensor"], path: str | os.PathLike) -> str:
     """Write ``state`` as safetensors and return its sha256."""
     from safetensors.torch import save_file
 

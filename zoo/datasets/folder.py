@@ -6,7 +6,7 @@ import fnmatch
 import os
 from pathlib import Path
 
-from zoo.datasets import Dataset, Item
+from zoo.datasets.base import Dataset, Item
 from zoo.errors import ZooError
 from zoo.images import EXTENSIONS, read_image
 

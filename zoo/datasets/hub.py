@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from zoo.datasets import Dataset, Item
+from zoo.datasets.base import Dataset, Item
 from zoo.datasets.folder import folder
 from zoo.errors import ZooError
 from zoo.weights import hub_cache_dir, offline, zoo_cache_dir

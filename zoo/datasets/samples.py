@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.datasets import Dataset, Item
+from zoo.datasets.base import Dataset, Item
 from zoo.errors import ZooError
 from zoo.images import read_image
 

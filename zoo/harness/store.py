@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 COLUMNS = ["run", "suite", "benchmark", "task", "dataset", "item", "method", "setting", "metric", "value",
-           "fingerprint", "status", "error"]
+           "fingerprint", "status", "error", "attributes"]
 
 
 def unit_key(payload: dict) -> str:
@@ -49,6 +49,28 @@ class Store:
 
     def get(self, key: str) -> pd.DataFrame:
         return pd.read_parquet(self._path(key))
+
+    def _state_path(self, key: str, alias: str) -> Path:
+        tag = hashlib.sha256(alias.encode()).hexdigest()[:12]  # aliases may hold any character
+        return self._path(key).with_name(f"{key}.{tag}.state.npz")
+
+    def put_state(self, key: str, alias: str, state: dict) -> None:
+        """A distribution metric's mergeable state for a shard unit (numpy arrays), written atomically."""
+        import numpy as np
+
+        path = self._state_path(key, alias)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **state)
+        os.replace(tmp, path)
+
+    def get_state(self, key: str, alias: str) -> dict | None:
+        import numpy as np
+
+        path = self._state_path(key, alias)
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
 
     def put(self, key: str, rows: pd.DataFrame) -> None:
         path = self._path(key)

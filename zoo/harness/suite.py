@@ -29,11 +29,13 @@ from typing import Any
 
 import yaml
 
-from zoo.errors import SuiteError
-from zoo.plugins import TASKS
+from zoo.taskspec import task_spec
+
+from zoo.errors import SuiteError, UnknownNameError
 
 SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark"}
-BENCH_KEYS = {"name", "task", "dataset", "degradation", "methods", "metrics", "batch_size", "anchor", "direction", "shard_size"}
+#: keys every benchmark may set; each task's spec adds its own (``TaskSpec.bench_keys``)
+BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size"}
 
 
 @dataclass
@@ -56,10 +58,8 @@ class Benchmark:
     dataset: dict
     methods: list[MethodSpec]
     metrics: list[MetricSpec]
-    degradation: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # the task's own keys (degradation, anchor, direction ...)
     batch_size: int = 4
-    anchor: str | None = None
-    direction: str | None = None
     shard_size: int | None = None
 
 
@@ -108,8 +108,15 @@ def builtin_suite_dir() -> Path:
     return here.parent / "benchmarks"
 
 
+def plugin_suites() -> dict[str, Path]:
+    """Suite files plugins registered (``register_suites``): name -> path."""
+    from zoo.plugins import registry
+
+    return {name: Path(e.obj) for name, e in registry().items["suites"].items()}
+
+
 def find_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Path:
-    """A suite by path, or by name in --include-path folders and the built-in suites."""
+    """A suite by path, or by name in --include-path folders, the built-in suites and plugins' suites."""
     p = Path(ref)
     if p.suffix in (".yaml", ".yml") and p.exists():
         return p
@@ -118,7 +125,10 @@ def find_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Path
         for cand in (d / ref, d / f"{ref}.yaml", d / f"{ref}.yml"):
             if cand.is_file():
                 return cand
-    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob("*.yaml") if not f.stem.startswith("_")})
+    from_plugins = plugin_suites()
+    if ref in from_plugins and from_plugins[ref].is_file():
+        return from_plugins[ref]
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob("*.yaml") if not f.stem.startswith("_")} | set(from_plugins))
     raise SuiteError(f"suite {ref!r} not found (looked in {', '.join(map(str, dirs))}). Available: {', '.join(known) or '(none)'}")
 
 
@@ -156,14 +166,25 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
     for b in raw["benchmarks"]:
         if not isinstance(b, dict):
             raise SuiteError(f"{src}: each benchmark must be a mapping, got {b!r}")
-        bextra = set(b) - BENCH_KEYS - {"__line__"}
-        if bextra:
-            raise _err(src, b, f"benchmark {b.get('name')!r}: unknown key(s) {sorted(bextra)}; allowed: {sorted(BENCH_KEYS)}")
         for k in ("name", "task", "dataset", "methods", "metrics"):
             if k not in b:
                 raise _err(src, b, f"benchmark {b.get('name')!r}: missing field `{k}`")
-        if b["task"] not in TASKS:
-            raise _err(src, b, f"benchmark {b['name']!r}: task must be one of {', '.join(TASKS)}, got {b['task']!r}")
+        try:
+            spec = task_spec(b["task"])
+        except UnknownNameError:
+            from zoo.taskspec import task_names
+
+            raise _err(src, b, f"benchmark {b['name']!r}: task must be one of {', '.join(task_names())}, "
+                               f"got {b['task']!r}") from None
+        allowed = BENCH_KEYS | set(spec.bench_keys)
+        bextra = set(b) - allowed - {"__line__"}
+        if bextra:
+            raise _err(src, b, f"benchmark {b.get('name')!r}: unknown key(s) {sorted(bextra)} for task {spec.name}; "
+                               f"allowed: {sorted(allowed)}")
+        options = {k: _strip(b[k]) for k in spec.bench_keys if k in b}
+        problem = spec.validate(options)
+        if problem:
+            raise _err(src, b, f"benchmark {b['name']!r}: {problem}")
         ds = b["dataset"]
         ds = {"name": ds} if isinstance(ds, str) else ds
         if not isinstance(ds, dict) or "name" not in ds:
@@ -195,8 +216,7 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
             raise _err(src, b, f"benchmark {b['name']!r}: shard_size must be a positive number of images, got {shard!r}")
         benches.append(Benchmark(
             name=b["name"], task=b["task"], dataset=_strip(ds), methods=methods, metrics=metrics,
-            degradation=_strip(b.get("degradation") or {}), batch_size=int(b.get("batch_size", 4)),
-            anchor=b.get("anchor"), direction=b.get("direction"), shard_size=shard,
+            options=options, batch_size=int(b.get("batch_size", 4)), shard_size=shard,
         ))
     names = [b.name for b in benches]
     dup = {n for n in names if names.count(n) > 1}

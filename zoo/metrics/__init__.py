@@ -1,9 +1,15 @@
 """Metrics: a small base class in the torchmetrics spirit, and the metric factory lookup.
 
-A paired metric returns one value per item (``Tensor[B]``); a distribution metric (FID,
+A paired metric returns one value per item (``Tensor[B]``, or a mapping of named
+``Tensor[B]`` for a metric with several per-item figures); a distribution metric (FID,
 KID) accumulates over a whole set and returns one value. ``fingerprint`` names every
 choice that changes the value (channel, crop, rounding, resizer, feature extractor and
 its weights hash), so results measured differently never get compared.
+
+What a metric reads besides the output is declared in ``needs`` (``reference``,
+``input``, ``style``, ``target``, ``mask``, ``bitstreams``, ``latents``, ``attributes``,
+``items``, ``method`` ...): the harness hands each as a keyword argument and refuses, at
+suite load, a metric whose needs the benchmark's task cannot supply.
 """
 
 from __future__ import annotations
@@ -30,7 +36,33 @@ class Metric:
     higher_is_better: ClassVar[bool] = True
     paired: ClassVar[bool] = True
     needs_reference: ClassVar[bool] = True
+    #: what the metric reads besides ``output`` (and ``reference`` when ``needs_reference``)
+    needs: ClassVar[tuple[str, ...]] = ()
     unit: ClassVar[str] = ""
+
+    @classmethod
+    def requirements(cls) -> set[str]:
+        """Every input this metric reads besides the output."""
+        return set(cls.needs) | ({"reference"} if cls.needs_reference else set())
+
+    def aggregate(self, values: dict[str, list[float]], attributes: list[dict]) -> dict[str, float] | None:
+        """Summary figures over a unit's items (e.g. per-group gaps); None: the report's mean and CI."""
+        return None
+
+    #: per-item reasons for NaN values of the last call (None where a value was measured)
+    item_reasons: list[str | None] = []
+
+    def state(self) -> dict[str, Any]:
+        """A distribution metric's accumulated state, mergeable across shards (numpy arrays)."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep mergeable state")
+
+    def merge_states(self, states: list[dict[str, Any]]) -> None:
+        """Replace this metric's state by the merge of ``states`` (shards of one dataset)."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep mergeable state")
+
+    @property
+    def mergeable(self) -> bool:
+        return type(self).state is not Metric.state
 
     def __init__(self) -> None:
         self._device = torch.device("cpu")

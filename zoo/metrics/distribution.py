@@ -6,7 +6,13 @@ Nash Equilibrium", NeurIPS 2017. KID: Bińkowski et al., "Demystifying MMD GANs"
 
 Feature statistics are streamed: a running count, sum and sum of outer products in
 float64, so FID's memory does not grow with the number of images. KID needs the
-features themselves (it samples subsets) and keeps them.
+features themselves (it samples subsets) and keeps them. Both states merge across
+shards (:meth:`Metric.state` / :meth:`Metric.merge_states`), so a dataset split into
+units gives the value of the whole set.
+
+A Fréchet distance on fewer images than the feature dimension has a singular covariance
+and a large bias; the value is still reported, with a note (``note``) naming n and the
+dimension. KID/KD is unbiased at small n and is what small suites should use.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,24 @@ class RunningStats:
         self.n += feats.shape[0]
         self.sum += feats.sum(0)
         self.outer += feats.T @ feats
+
+    @classmethod
+    def merged(cls, parts: list["RunningStats"]) -> "RunningStats":
+        out = cls(parts[0].sum.shape[0])
+        for p in parts:
+            out.n += p.n
+            out.sum += p.sum
+            out.outer += p.outer
+        return out
+
+    def as_dict(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}n": np.asarray(self.n), f"{prefix}sum": self.sum, f"{prefix}outer": self.outer}
+
+    @classmethod
+    def from_dict(cls, d: dict, prefix: str) -> "RunningStats":
+        s = cls(np.asarray(d[f"{prefix}sum"]).shape[0])
+        s.n, s.sum, s.outer = int(d[f"{prefix}n"]), np.asarray(d[f"{prefix}sum"], np.float64), np.asarray(d[f"{prefix}outer"], np.float64)
+        return s
 
     def mean_cov(self) -> tuple[np.ndarray, np.ndarray]:
         if self.n < 2:
@@ -82,6 +107,7 @@ class DistributionMetric(Metric):
     def reset(self) -> None:
         super().reset()
         self._ref_loaded = False
+        self.note = ""
 
     def load_reference(self, key: str) -> bool:
         """Use cached reference statistics for dataset ``key`` (if any); later updates skip the reference."""
@@ -123,7 +149,20 @@ class FrechetDistance(DistributionMetric):
 
         mu1, s1 = self.out_stats.mean_cov()
         mu2, s2 = self.ref_stats.mean_cov()
-        return torch.tensor(float(np.real(frechet_distance(mu1, s1, mu2, s2))), dtype=torch.float64)
+        n, dim = min(self.out_stats.n, self.ref_stats.n), self.extractor.dim
+        self.note = (f"low n: {n} images for {dim}-d features; the covariance is singular and the "
+                     f"Fréchet distance biased (use a kernel distance at small n)") if n <= dim else ""
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy's "Matrix is singular": the note says it once, in the results
+            value = float(np.real(frechet_distance(mu1, s1, mu2, s2)))
+        return torch.tensor(value, dtype=torch.float64)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {**self.out_stats.as_dict("out_"), **self.ref_stats.as_dict("ref_")}
+
+    def merge_states(self, states: list[dict]) -> None:
+        self.out_stats = RunningStats.merged([RunningStats.from_dict(s, "out_") for s in states])
+        self.ref_stats = RunningStats.merged([RunningStats.from_dict(s, "ref_") for s in states])
 
     def _load_ref(self, path: Path) -> None:
         self.ref_stats = RunningStats.load(path)
@@ -167,6 +206,15 @@ class KernelDistance(DistributionMetric):
         finally:
             np.random.set_state(state)
         return torch.tensor(float(value), dtype=torch.float64)
+
+    def state(self) -> dict[str, np.ndarray]:
+        dim = self.extractor.dim
+        cat = lambda fs: np.concatenate(fs) if fs else np.zeros((0, dim))  # noqa: E731
+        return {"out_feats": cat(self.out_feats), "ref_feats": cat(self.ref_feats)}
+
+    def merge_states(self, states: list[dict]) -> None:
+        self.out_feats = [np.asarray(s["out_feats"]) for s in states]
+        self.ref_feats = [np.asarray(s["ref_feats"]) for s in states]
 
     def _load_ref(self, path: Path) -> None:
         self.ref_feats = [np.load(path)["feats"]]

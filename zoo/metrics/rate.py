@@ -14,6 +14,7 @@ class BPP(Metric):
     name = "bpp"
     higher_is_better = False
     unit = "bit/px"
+    needs = ("bitstreams",)
 
     def _values(self, output, reference, bitstreams=None, **extras) -> torch.Tensor:
         if bitstreams is None:

@@ -23,24 +23,28 @@ def write_report(run) -> Path:
     (out / "meta.json").write_text(json.dumps(run.meta, indent=2, default=str))
     summary = summarize(df, run.meta, seed=run.meta.get("seed", 0))
     summary.to_csv(out / "summary.csv", index=False)
+    specs = _task_specs(run)
     extra_sections = []
-    try:
-        from zoo.report.rd import bd_tables
-
-        for bench, table in bd_tables(df, run).items():
-            extra_sections.append((f"BD-rate vs {table.attrs.get('anchor')} ({bench})", table))
-    except ImportError:
-        pass
+    for task, spec in specs.items():
+        benches = [b for b in run.suite.benchmarks if b.task == task]
+        extra_sections += spec.report_sections(df[df.task == task], benches)
     md = leaderboard_markdown(summary, run.meta, extra_sections)
     (out / "leaderboard.md").write_text(md)
     figures = _cached_figures(out, df)
     if figures is None:
-        from zoo.report.plots import rd_plots, sample_grids  # matplotlib: only when drawing
+        from zoo.report.plots import sample_grids  # matplotlib: only when drawing
 
-        figures = rd_plots(df, out) + sample_grids(out)
+        figures = [p for task, spec in specs.items() for p in spec.figures(df[df.task == task], out)] + sample_grids(out)
         _remember_figures(out, df, figures)
     write_html(out, md, figures, run.meta)
     return out
+
+
+def _task_specs(run) -> dict:
+    """The spec of every task in the run's suite, in suite order."""
+    from zoo.taskspec import task_spec
+
+    return {t: task_spec(t) for t in dict.fromkeys(b.task for b in run.suite.benchmarks)}
 
 
 FIGURES_INDEX = ".figures.json"

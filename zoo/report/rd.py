@@ -80,14 +80,12 @@ def bd_table(df: pd.DataFrame, anchor: str, metrics=("psnr", "ms-ssim")) -> pd.D
     return out
 
 
-def bd_tables(df: pd.DataFrame, run) -> dict[str, pd.DataFrame]:
-    """One BD table per compression benchmark of the run (anchor from the suite, JPEG by default)."""
+def bd_tables(df: pd.DataFrame, benchmarks) -> dict[str, pd.DataFrame]:
+    """One BD table per benchmark given (compression ones; anchor from the suite, JPEG by default)."""
     tables = {}
-    for bench in run.suite.benchmarks:
-        if bench.task != "compression":
-            continue
+    for bench in benchmarks:
         methods = [m.id for m in bench.methods]
-        anchor = bench.anchor or next((m for m in methods if m.startswith("jpeg")), None)
+        anchor = bench.options.get("anchor") or next((m for m in methods if m.startswith("jpeg")), None)
         if anchor is None:
             continue
         t = bd_table(df[df.benchmark == bench.name], anchor)

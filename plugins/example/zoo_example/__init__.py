@@ -1,70 +1,45 @@
-"""A minimal third-party imagezoo plugin: one method, one metric, one dataset.
+"""A minimal third-party imagezoo plugin: one method, one metric, one dataset — and a new task.
 
 Copy this package to start your own. The entry point in pyproject.toml::
 
     [project.entry-points.zoo]
     example = "zoo_example"
 
-is all imagezoo needs to find it; nothing in the core knows this plugin exists.
+is all imagezoo needs to find it; nothing in the core knows this plugin exists. Classes are
+registered as ``"module:attribute"`` strings so that loading the plugin imports no torch
+(``zoo list`` stays fast); they are imported when first used.
+The ``denoising`` task (:mod:`zoo_example.denoising`) shows that a plugin can add a whole
+task: its spec, a method, and a suite that ``zoo bench denoise`` runs.
 """
 
 from __future__ import annotations
 
-import torch
+from pathlib import Path
 
 import zoo
-from zoo.datasets import Dataset, Item
-from zoo.metrics import Metric
-from zoo.tasks import Translator
 
 ZOO_HOOK_API = 1  # the hook API version this plugin targets
 
 
-class Grayscale(Translator):
-    """Colour -> gray translation (ITU-R BT.601 luma replicated to 3 channels)."""
-
-    def __init__(self, weights: tuple[float, float, float] = (0.299, 0.587, 0.114)) -> None:
-        super().__init__()
-        self.register_buffer("w", torch.tensor(weights, dtype=torch.float32).view(1, 3, 1, 1))
-
-    def _translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        return (x * self.w).sum(1, keepdim=True).clamp(0, 1).expand_as(x).contiguous()
-
-
-class MeanAbsoluteError(Metric):
-    """Mean absolute error per image, in [0, 1]."""
-
-    name = "example-mae"
-    higher_is_better = False
-
-    def _values(self, output, reference, **extras) -> torch.Tensor:
-        return (output.double() - reference.double()).abs().flatten(1).mean(1)
-
-
-def gradients(n: int = 4, size: int = 64) -> Dataset:
-    """Synthetic colour gradients: ``n`` images of ``size`` x ``size``."""
-
-    def make(i: int) -> Item:
-        yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-        img = torch.stack([xx, yy, (xx + yy + i / max(n, 1)) % 1.0])
-        return Item(f"gradient-{i}", img.float())
-
-    return Dataset("gradients", [(f"gradient-{i}", (lambda i=i: make(i))) for i in range(n)], {"n": n, "size": size})
+@zoo.hookimpl
+def register_tasks(register):
+    register("denoising", "zoo_example.denoising:DenoisingSpec")
 
 
 @zoo.hookimpl
 def register_methods(register):
-    register("example-grayscale", Grayscale, task="translation")
+    register("example-grayscale", "zoo_example.methods:Grayscale", task="translation")
+    register("example-gaussian-blur", "zoo_example.denoising:GaussianBlur", task="denoising")
 
 
 @zoo.hookimpl
 def register_metrics(register):
-    register("example-mae", MeanAbsoluteError)
+    register("example-mae", "zoo_example.methods:MeanAbsoluteError")
 
 
 @zoo.hookimpl
 def register_datasets(register):
-    register("example-gradients", gradients)
+    register("example-gradients", "zoo_example.methods:gradients")
 
 
 @zoo.hookimpl
@@ -73,3 +48,17 @@ def register_catalog(register):
         "task": "translation", "factory": "example-grayscale", "license": "Apache-2.0",
         "description": "Example plugin: colour to BT.601 gray",
     })
+    register("gaussian-blur.example", {
+        "task": "denoising", "factory": "example-gaussian-blur", "license": "Apache-2.0",
+        "description": "Example plugin: Gaussian blur as a denoiser (the floor a learned denoiser must beat)",
+        "settings": [{"sigma": 0.8}, {"sigma": 1.5}], "options": {"sigma": [0.5, 0.8, 1.0, 1.5, 2.0]},
+    })
+    register("identity-denoise.example", {
+        "task": "denoising", "factory": "example-gaussian-blur", "params": {"sigma": 0.0}, "license": "Apache-2.0",
+        "description": "Example plugin: returns the noisy input (no denoising)",
+    })
+
+
+@zoo.hookimpl
+def register_suites(register):
+    register("denoise", str(Path(__file__).parent / "suites" / "denoise.yaml"))

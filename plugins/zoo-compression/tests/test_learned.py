@@ -102,7 +102,7 @@ def test_official_checkpoint_layout_old_entropy_bottleneck_names_and_dataparalle
 
 
 def test_wrong_quality_or_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(ZooError, match="quality must be 1..6"):
+    with pytest.raises(ZooError, match=r"option quality=7 is not allowed; allowed: 1, 2, 3, 4, 5, 6"):
         zoo.load("cheng2020-attn-mse.vimeo90k", weights="x", quality=7)
     ckpt = tmp_path / "f1.pth.tar"
     make_checkpoint("bmshj2018-factorized", ckpt)

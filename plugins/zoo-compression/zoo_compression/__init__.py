@@ -9,11 +9,9 @@ ZOO_HOOK_API = 1
 
 @zoo.hookimpl
 def register_methods(register):
-    from zoo_compression.learned import CompressAICodec
-    from zoo_compression.pillow_codecs import PillowCodec
-
-    register("pillow-codec", PillowCodec, task="compression")
-    register("compressai", CompressAICodec, task="compression")
+    # "module:class" strings: imported (with torch) only when a method is built
+    register("pillow-codec", "zoo_compression.pillow_codecs:PillowCodec", task="compression")
+    register("compressai", "zoo_compression.learned:CompressAICodec", task="compression")
 
 
 @zoo.hookimpl

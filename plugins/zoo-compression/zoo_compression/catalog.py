@@ -38,6 +38,13 @@ PAPERS = {
 }
 
 
+#: CompressAI's quality range per architecture (its ``zoo/image.py`` operating points)
+QUALITIES = {
+    "bmshj2018-factorized": range(1, 9), "bmshj2018-hyperprior": range(1, 9), "mbt2018-mean": range(1, 9),
+    "mbt2018": range(1, 9), "cheng2020-anchor": range(1, 7), "cheng2020-attn": range(1, 7),
+}
+
+
 def _compressai_entries() -> dict[str, dict]:
     """One entry per (architecture, metric) with CompressAI's published files as per-quality refs.
 
@@ -47,8 +54,6 @@ def _compressai_entries() -> dict[str, dict]:
     of the file's sha256 (torch.hub's convention). No Hugging Face Hub mirror of these
     files could be confirmed from here, so the refs carry only ``source``.
     """
-    from zoo_compression.learned import QUALITIES
-
     table = json.loads((Path(__file__).parent / "compressai_models.json").read_text())
     out = {}
     for arch, (paper, what) in PAPERS.items():

@@ -30,20 +30,15 @@ import zlib
 import torch
 import torch.nn.functional as F
 
-from zoo.errors import ZooError
+from zoo.errors import OptionsError, ZooError
 from zoo.tasks import Compressor
+from zoo_compression.catalog import QUALITIES
 
 PAD_MULTIPLE = 64
 MAGIC = b"Z"
 VERSION = 1
 MAX_SIDE = 65535
 CDF_BUFFERS = {"_quantized_cdf", "_offset", "_cdf_length", "scale_table"}
-
-# Channel widths per quality, as published with the official checkpoints (compressai.zoo.image.cfgs).
-QUALITIES = {
-    "bmshj2018-factorized": range(1, 9), "bmshj2018-hyperprior": range(1, 9), "mbt2018-mean": range(1, 9),
-    "mbt2018": range(1, 9), "cheng2020-anchor": range(1, 7), "cheng2020-attn": range(1, 7),
-}
 
 
 def _import_compressai() -> None:
@@ -158,13 +153,13 @@ class CompressAICodec(Compressor):
         super().__init__()
         cls = _architecture(arch)
         if metric not in ("mse", "ms-ssim"):
-            raise ZooError(f"compressai {arch}: metric must be 'mse' or 'ms-ssim', got {metric!r}")
+            raise OptionsError(f"compressai {arch}", "metric", metric, ["mse", "ms-ssim"])
         if N is not None:
             widths: tuple[int, ...] = (N,) if M is None else (N, M)
         else:
             if quality not in QUALITIES[arch]:
                 q = QUALITIES[arch]
-                raise ZooError(f"compressai {arch}: quality must be {q.start}..{q.stop - 1}, got {quality!r}")
+                raise OptionsError(f"compressai {arch}", "quality", quality, list(q))
             from compressai.zoo.image import cfgs
 
             widths = cfgs[arch][quality]

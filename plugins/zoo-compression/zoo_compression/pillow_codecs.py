@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zoo.errors import ZooError
+from zoo.errors import OptionsError, ZooError
 from zoo.images import to_uint8
 from zoo.tasks import Compressor
 
@@ -41,13 +41,13 @@ class PillowCodec(Compressor):
     def __init__(self, codec: str = "jpeg", quality: int | None = None, subsampling: str = "4:2:0", lossless: bool = False) -> None:
         super().__init__()
         if codec not in FORMATS:
-            raise ZooError(f"pillow codec must be one of {sorted(FORMATS)}, got {codec!r}")
+            raise OptionsError("pillow-codec", "codec", codec, sorted(FORMATS))
         if codec == "jpegxl" and not _jxl_available():
             raise ZooError("jpegxl needs the Pillow plugin: pip install pillow-jxl-plugin")
         if quality is not None and not (0 <= quality <= 100):
-            raise ZooError(f"{codec}: quality must be between 0 and 100, got {quality}")
+            raise OptionsError(codec, "quality", quality, "an integer in 0..100")
         if subsampling not in ("4:2:0", "4:4:4"):
-            raise ZooError(f"{codec}: subsampling must be '4:2:0' or '4:4:4', got {subsampling!r}")
+            raise OptionsError(codec, "subsampling", subsampling, ["4:2:0", "4:4:4"])
         self.codec, self.quality, self.subsampling, self.lossless = codec, quality, subsampling, lossless
 
     def _options(self) -> dict:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import zoo
 from zoo.errors import WeightsError
@@ -206,7 +205,7 @@ def test_sr_x4_suite_lists_known_methods_datasets_and_the_y_channel_convention()
     suite = load_suite("sr-x4")
     assert [b.dataset["name"] for b in suite.benchmarks] == ["set5", "set14", "bsd100", "urban100"]
     for b in suite.benchmarks:
-        assert b.degradation == {"bicubic": 4}
+        assert b.options["degradation"] == {"bicubic": 4}
         assert {m.id for m in b.methods} >= {"bicubic.classical", "espcn-x4.samples", "realesrgan-x4plus.df2k-ost"}
         for m in b.methods:
             get_card(m.id)

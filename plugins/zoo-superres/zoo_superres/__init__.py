@@ -9,19 +9,13 @@ ZOO_HOOK_API = 1
 
 @zoo.hookimpl
 def register_methods(register):
-    from zoo_superres.classical import Interpolation
-    from zoo_superres.edsr import EDSR
-    from zoo_superres.espcn import ESPCN
-    from zoo_superres.rrdbnet import RRDBNet
-    from zoo_superres.srcnn import SRCNN
-    from zoo_superres.srvgg import SRVGGNetCompact
-
-    register("interpolation", Interpolation, task="super-resolution")
-    register("espcn", ESPCN, task="super-resolution")
-    register("srcnn", SRCNN, task="super-resolution")
-    register("edsr", EDSR, task="super-resolution")
-    register("rrdbnet", RRDBNet, task="super-resolution")
-    register("srvgg", SRVGGNetCompact, task="super-resolution")
+    # "module:class" strings: imported (with torch) only when a method is built
+    register("interpolation", "zoo_superres.classical:Interpolation", task="super-resolution")
+    register("espcn", "zoo_superres.espcn:ESPCN", task="super-resolution")
+    register("srcnn", "zoo_superres.srcnn:SRCNN", task="super-resolution")
+    register("edsr", "zoo_superres.edsr:EDSR", task="super-resolution")
+    register("rrdbnet", "zoo_superres.rrdbnet:RRDBNet", task="super-resolution")
+    register("srvgg", "zoo_superres.srvgg:SRVGGNetCompact", task="super-resolution")
 
 
 @zoo.hookimpl

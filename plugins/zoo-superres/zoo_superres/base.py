@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from zoo.errors import ZooError
+from zoo.errors import OptionsError
 from zoo.tasks import SuperResolver
 from zoo_superres.tiling import tiled
 
@@ -24,9 +24,9 @@ class NetSR(SuperResolver):
     def __init__(self, scale: int, tile: int | None = None, tile_pad: int | None = None) -> None:
         super().__init__()
         if scale not in (1, 2, 3, 4, 8):
-            raise ZooError(f"{type(self).__name__}: scale must be 2, 3 or 4, got {scale!r}")
+            raise OptionsError(type(self).__name__, "scale", scale, [2, 3, 4])
         if tile is not None and tile <= 0:
-            raise ZooError(f"{type(self).__name__}: tile must be a positive number of pixels, got {tile}")
+            raise OptionsError(type(self).__name__, "tile", tile, "a positive number of pixels")
         self.scale, self.tile, self.tile_pad = scale, tile, tile_pad
 
     @staticmethod

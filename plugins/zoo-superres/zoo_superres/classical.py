@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from zoo.datasets.degrade import imresize
-from zoo.errors import ContractError
+from zoo.errors import ContractError, OptionsError
 from zoo.tasks import SuperResolver
 
 KERNELS = ("nearest", "bilinear", "bicubic", "lanczos")
@@ -38,7 +38,7 @@ class Interpolation(SuperResolver):
         if kernel not in KERNELS:
             raise ContractError(f"interpolation: kernel must be one of {KERNELS}, got {kernel!r}")
         if scale not in (2, 3, 4):
-            raise ContractError(f"interpolation: scale must be 2, 3 or 4, got {scale!r}")
+            raise OptionsError("interpolation", "scale", scale, [2, 3, 4])
         self.kernel, self.scale = kernel, scale
 
     def _upscale(self, lr: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from zoo.errors import OptionsError
 from torch import nn
 
 from zoo_superres.base import NetSR
@@ -51,7 +53,7 @@ def upsampler(scale: int, feats: int) -> nn.Sequential:
         for _ in range(int(math.log2(scale))):
             layers += [_conv(feats, 4 * feats), nn.PixelShuffle(2)]
         return nn.Sequential(*layers)
-    raise ValueError(f"EDSR upsampler supports scales 2^n and 3, got {scale}")
+    raise OptionsError("EDSR", "scale", scale, "2, 3, 4, 8 (powers of 2, or 3)")
 
 
 class EDSR(NetSR):

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.errors import OptionsError
 from zoo_superres.base import NetSR
 
 
@@ -87,7 +88,7 @@ class RRDBNet(NetSR):
                  tile: int | None = None, tile_pad: int | None = None) -> None:
         super().__init__(scale, tile, tile_pad)
         if scale not in (1, 2, 4):
-            raise ValueError(f"RRDBNet: scale must be 1, 2 or 4, got {scale}")
+            raise OptionsError("RRDBNet", "scale", scale, [1, 2, 4])
         unshuffle = {4: 1, 2: 2, 1: 4}[scale]
         self.unshuffle = unshuffle
         self.conv_first = nn.Conv2d(3 * unshuffle * unshuffle, feats, 3, padding=1)

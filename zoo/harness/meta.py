@@ -1,0 +1,36 @@
+"""Provenance written beside the results: versions, seeds, host, plugins, timing."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import platform
+from datetime import datetime, timezone
+
+import torch
+
+DISTRIBUTIONS = ("imagezoo", "torch", "torchvision", "numpy", "pandas", "pillow", "lpips", "clean-fid", "compressai", "timm")
+
+
+def run_meta(runner) -> dict:
+    """meta.json for a finished run."""
+    from zoo.plugins import plugin_report
+
+    versions = {}
+    for dist in DISTRIBUTIONS:
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return {
+        "run": runner.run_id, "suite": runner.suite.name, "suite_file": runner.suite.source, "seed": runner.suite.seed,
+        "round_outputs": runner.suite.round_outputs,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                 "device": str(runner.device), "torch_threads": torch.get_num_threads()},
+        "versions": versions,
+        "plugins": [{"name": p.name, "version": p.version, "error": p.error} for p in plugin_report()],
+        **runner.meta,
+        "units": {"computed": runner.computed, "reused": runner.reused},
+        "timing": {k: round(v, 3) for k, v in runner.timing.items()},
+    }

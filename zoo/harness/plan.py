@@ -1,0 +1,145 @@
+"""Planning a run: each benchmark's dataset, metrics and units, and every unit's cache key.
+
+A unit's key covers everything that can change its values: the card, the weights' hashes,
+the operating point, the dataset's content hash (and shard), the task's options, the
+metric fingerprints, imagezoo's version, the seed, rounding and batch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from zoo.catalog import MethodCard, get_card
+from zoo.datasets import Dataset, build_dataset
+from zoo.errors import MetricUnavailable, SuiteError
+from zoo.harness.execute import log, row, setting_str
+from zoo.harness.store import unit_key
+from zoo.harness.suite import Benchmark, Suite
+from zoo.metrics import Metric, build_metric
+from zoo.taskspec import TaskSpec, task_spec
+from zoo.version import __version__
+
+
+@dataclass
+class Unit:
+    """(benchmark, method, operating point, shard) with its cache key."""
+
+    bench: Benchmark
+    card: MethodCard
+    setting: dict
+    shard: tuple[int, int]
+    sharded: bool
+    key: str
+    base: dict
+
+
+@dataclass
+class BenchPlan:
+    """One benchmark, ready to run: its spec, dataset, metrics and units (or why it cannot run)."""
+
+    bench: Benchmark
+    spec: TaskSpec
+    dataset: Dataset | None = None
+    metrics: list[tuple[str, Metric]] = field(default_factory=list)
+    unavailable: list[dict] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)  # rows: dataset or method problems found while planning
+
+
+def bench_dataset(bench: Benchmark) -> Dataset:
+    """The dataset a benchmark names, built with its options."""
+    return build_dataset(bench.dataset["name"], **{k: v for k, v in bench.dataset.items() if k != "name"})
+
+
+def shard_bounds(n: int, shard_size: int | None) -> list[tuple[int, int]]:
+    """[start, stop) item ranges of the units a dataset of ``n`` items is split into."""
+    if not shard_size or shard_size >= n:
+        return [(0, n)]
+    return [(i, min(i + shard_size, n)) for i in range(0, n, shard_size)]
+
+
+def build_metrics(bench: Benchmark, spec: TaskSpec, device: Any) -> tuple[list[tuple[str, Metric]], list[dict]]:
+    """The benchmark's metrics, built; unavailable ones with their reasons.
+
+    Raises:
+        SuiteError: a metric reads something (``needs``) the benchmark's task cannot supply.
+    """
+    built, unavailable = [], []
+    for m in bench.metrics:
+        try:
+            metric = build_metric(m.name, **m.options).to(device)
+        except MetricUnavailable as exc:
+            unavailable.append({"metric": m.alias, "reason": str(exc)})
+            log(f"[zoo] {bench.name}: metric {m.alias} unavailable: {exc}")
+            continue
+        missing = metric.requirements() - spec.all_provides()
+        if missing:
+            raise SuiteError(
+                f"benchmark {bench.name!r}: metric {m.alias!r} needs {sorted(missing)}, which task {spec.name!r} "
+                f"does not supply (it supplies {sorted(spec.all_provides())}); remove the metric or use another task"
+            )
+        built.append((m.alias, metric))
+    return built, unavailable
+
+
+def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, only_methods: list[str] | None = None) -> BenchPlan:
+    """Dataset, metrics and keyed units of one benchmark; problems become failure rows."""
+    spec = task_spec(bench.task)
+    plan = BenchPlan(bench, spec)
+    plan.metrics, plan.unavailable = build_metrics(bench, spec, device)
+    base0 = {"run": run_id, "suite": suite.name, "benchmark": bench.name, "task": bench.task}
+    try:
+        dataset = bench_dataset(bench)
+        ds_hash = dataset.content_hash
+        plan.dataset = dataset
+    except Exception as exc:
+        err = f"{type(exc).__name__}: {exc}"
+        log(f"[zoo] {bench.name}: dataset failed: {err}")
+        plan.failures.append(row({**base0, "dataset": bench.dataset["name"], "method": "*", "setting": "{}"}, metric="*", status="failed", error=err))
+        return plan
+    shards = shard_bounds(len(plan.dataset), bench.shard_size)
+    unmergeable = [a for a, m in plan.metrics if not m.paired and not m.mergeable]
+    if len(shards) > 1 and unmergeable:
+        err = (f"benchmark {bench.name}: shard_size splits the dataset, but distribution metrics "
+               f"({', '.join(unmergeable)}) keep no mergeable state; remove shard_size or those metrics")
+        log(f"[zoo] {err}")
+        plan.failures.append(row({**base0, "dataset": plan.dataset.name, "method": "*", "setting": "{}"}, metric="*", status="failed", error=err))
+        return plan
+    for mspec in bench.methods:
+        if only_methods and mspec.id not in only_methods:
+            continue
+        where = {**base0, "dataset": plan.dataset.name, "method": mspec.id, "setting": "{}"}
+        try:
+            card = get_card(mspec.id)
+        except Exception as exc:
+            plan.failures.append(row(where, metric="*", status="failed", error=str(exc)))
+            continue
+        if card.task != bench.task:
+            plan.failures.append(row(where, metric="*", status="failed", error=f"{mspec.id} is a {card.task} method, benchmark {bench.name} is {bench.task}"))
+            continue
+        for setting in mspec.settings or list(card.settings):
+            for shard in shards:
+                base = {**base0, "dataset": plan.dataset.name, "method": card.id, "setting": setting_str(setting)}
+                key = unit_key({
+                    "card": card.to_dict(), "weights": weights_hashes(card, setting), "setting": setting, "dataset": ds_hash,
+                    **({"shard": list(shard)} if len(shards) > 1 else {}),
+                    **_task_key(bench, spec), "metrics": [(a, m.fingerprint) for a, m in plan.metrics],
+                    "unavailable": plan.unavailable, "zoo": __version__, "seed": suite.seed,
+                    "round": suite.round_outputs, "benchmark": bench.name, "task": bench.task, "batch": bench.batch_size,
+                })
+                plan.units.append(Unit(bench, card, setting, shard, len(shards) > 1, key, base))
+    return plan
+
+
+def _task_key(bench: Benchmark, spec: TaskSpec) -> dict:
+    """The task options in a unit's key. super-resolution keeps the key name it always had,
+    so stored results of earlier versions stay valid."""
+    opts = spec.unit_options(bench.options)
+    if set(opts) == {"degradation"}:
+        return {"degradation": opts["degradation"]}
+    return {"degradation": {}, **({"task_options": opts} if opts else {})}
+
+
+def weights_hashes(card: MethodCard, setting: dict) -> list[str | None]:
+    return [r.sha256 for r in card.weights_for(setting)]
