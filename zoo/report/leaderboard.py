@@ -38,9 +38,13 @@ def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
         vals = ok.value.to_numpy(dtype=np.float64)
         lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
         failed = int((g.status == "failed").sum())
+        skipped = int((g.status == "skipped").sum())
+        notes = [f"{failed} item(s) failed"] if failed else []
+        notes += [f"{skipped} item(s) not measurable ({g[g.status == 'skipped'].error.iloc[0]})"] if skipped else []
+        notes += sorted({str(e) for e in ok.error if isinstance(e, str) and e})  # notes on measured values (e.g. low n)
         rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
                          mean=float(np.mean(vals)), ci_low=lo, ci_high=hi, n=len(vals),
-                         status="ok" if not failed else "partial", note=f"{failed} item(s) failed" if failed else ""))
+                         status="ok" if not failed else "partial", note="; ".join(notes)))
     return pd.DataFrame(rows)
 
 
@@ -65,7 +69,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
     lines = [f"# Leaderboard — suite `{meta.get('suite')}`, run `{meta.get('run')}`", ""]
     lines.append(f"imagezoo {meta.get('versions', {}).get('imagezoo', '?')}, torch {meta.get('versions', {}).get('torch', '?')}, "
                  f"seed {meta.get('seed')}, outputs rounded to uint8: {meta.get('round_outputs')}. "
-                 "Cells: mean [95% bootstrap CI]; n = items. ↑ higher is better, ↓ lower is better.")
+                 "Cells: mean [95% bootstrap CI]; n = items. ↑ higher is better, ↓ lower is better; † see the note under the table.")
     lines.append("")
     if summary.empty:
         return "\n".join(lines + ["(no results)", ""])
@@ -104,7 +108,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                     if r.status in ("unavailable", "failed") and not np.isfinite(r["mean"]):
                         cells.append(r.status)
                         continue
-                    txt = _fmt(r["mean"], m)
+                    txt = _fmt(r["mean"], m) + ("†" if r.status == "ok" and str(r.note) else "")
                     if np.isfinite(r.ci_low):
                         txt += f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
                     if m in best and r["mean"] == best[m]:
@@ -121,6 +125,10 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
             notes = bg[bg.status.isin(["failed", "partial"])].drop_duplicates(["method", "metric", "note"])
             for _, r in notes.iterrows():
                 lines.append(f"- `{r.method}` {'' if r.metric == '*' else r.metric}: {r.status} — {r.note}")
+            flagged = bg[(bg.status == "ok") & (bg.note.astype(str) != "")].drop_duplicates(["metric", "note"])
+            for _, r in flagged.iterrows():
+                lines.append(f"- {r.metric}†: {r.note}")
+            notes = pd.concat([notes, flagged])
             notes = pd.concat([unavailable, notes])
             if len(notes):
                 lines.append("")
