@@ -219,6 +219,8 @@ def test_model_level_metric_gets_the_method_and_attributes_reach_results(tmp_pat
         agg = r[r.metric.str.startswith("roundtrip-test:")].set_index("metric").value
         a_mean = per_item[per_item.attributes.str.contains('"a"')].value.mean()
         assert agg["roundtrip-test:mean[group=a]"] == pytest.approx(a_mean)
+        md = (tmp_path / "r" / "leaderboard.md").read_text()
+        assert "roundtrip-test — per group" in md and "| group=a |" in md
     finally:
         plugins.unregister_plugin("rt")
 

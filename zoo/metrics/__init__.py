@@ -40,10 +40,9 @@ class Metric:
     needs: ClassVar[tuple[str, ...]] = ()
     unit: ClassVar[str] = ""
 
-    @classmethod
-    def requirements(cls) -> set[str]:
-        """Every input this metric reads besides the output."""
-        return set(cls.needs) | ({"reference"} if cls.needs_reference else set())
+    def requirements(self) -> set[str]:
+        """Every input this metric reads besides the output (an instance may narrow or widen ``needs``)."""
+        return set(self.needs) | ({"reference"} if self.needs_reference else set())
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict]) -> dict[str, float] | None:
         """Summary figures over a unit's items (e.g. per-group gaps); None: the report's mean and CI."""

@@ -64,6 +64,61 @@ def _direction(meta: dict, bench: str, metric: str) -> bool | None:
     return False if metric in COST else None
 
 
+def _headline_metrics(metrics: list[str]) -> list[str]:
+    """The leaderboard's columns: plain metrics, and the first figure of a metric with several
+    (``probe.delta_ita`` of ``probe.*``); summary rows (``probe:key``) get tables of their own."""
+    out, seen = [], set()
+    for m in metrics:
+        if ":" in m:
+            continue
+        base = m.split(".", 1)[0] if "." in m else None
+        if base is not None and base in seen:
+            continue
+        seen.add(base or m)
+        out.append(m)
+    return out
+
+
+def _summary_tables(bg: pd.DataFrame) -> list[str]:
+    """Per-unit summary figures (``alias:key`` rows, e.g. a probe's rates and per-group gaps) as
+    two compact tables: overall figures (value [lo, hi]) and per-group figures."""
+    agg = bg[bg.metric.str.contains(":", regex=False) & bg["mean"].notna()]
+    if agg.empty:
+        return []
+    lines = []
+    for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
+        a = agg[agg.metric.str.startswith(alias + ":")]
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        keys = list(dict.fromkeys(k for (_, _, k) in vals))
+        overall = [k for k in keys if "[" not in k and not k.endswith(("_lo", "_hi"))]
+        grouped = [k for k in keys if "[" in k and not k.split("[")[0].endswith(("_lo", "_hi"))]
+        units = list(dict.fromkeys((m, st) for (m, st, _) in vals))
+
+        def cell(m, st, k):
+            v = vals.get((m, st, k))
+            if v is None:
+                return ""
+            lo, hi = vals.get((m, st, k.replace("[", "_lo[", 1) if "[" in k else k + "_lo")), vals.get((m, st, k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"))
+            return _fmt(v) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None and np.isfinite(lo) else "")
+
+        if overall:
+            lines += [f"{alias} — summary", "", "| method | setting | " + " | ".join(overall) + " |", "|" + "---|" * (2 + len(overall))]
+            for m, st in units:
+                lines.append(f"| `{m}` | {'' if st == '{}' else f'`{st}`'} | " + " | ".join(cell(m, st, k) for k in overall) + " |")
+            lines.append("")
+        if grouped:
+            stats = list(dict.fromkeys(k.split("[", 1)[0] for k in grouped))
+            groups = list(dict.fromkeys(k.split("[", 1)[1].rstrip("]") for k in grouped))
+            lines += [f"{alias} — per group", "", "| method | setting | group | " + " | ".join(stats) + " |", "|" + "---|" * (3 + len(stats))]
+            for m, st in units:
+                for g in groups:
+                    cells = [cell(m, st, f"{stat}[{g}]") for stat in stats]
+                    if any(cells):
+                        lines.append(f"| `{m}` | {'' if st == '{}' else f'`{st}`'} | {g} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return lines
+
+
 def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -> str:
     """Markdown: per task, per benchmark, methods x metrics as mean [95% CI], best in bold."""
     lines = [f"# Leaderboard — suite `{meta.get('suite')}`, run `{meta.get('run')}`", ""]
@@ -78,7 +133,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
         for bench, bg in tg.groupby("benchmark", sort=False):
             ds = meta.get("datasets", {}).get(bench, {})
             lines += [f"### {bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
-            metrics = [m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"]
+            metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
             unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
             metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)  # measured first, in suite order
             metrics += [m for m in COST if m in set(bg.metric)]
@@ -116,6 +171,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                     cells.append(txt)
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            lines += _summary_tables(bg)
             unavailable = bg[bg.status == "unavailable"]
             unavailable = pd.concat([unavailable[unavailable.metric != "*"].drop_duplicates(["metric"]),
                                      unavailable[unavailable.metric == "*"].drop_duplicates(["method", "note"])])
