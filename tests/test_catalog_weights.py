@@ -12,7 +12,7 @@ from zoo.catalog import parse_entry
 from zoo.errors import CatalogError, WeightsError, WeightsIntegrityError
 from zoo.weights import load_state_dict, resolve
 
-from conftest import lay_out_hub_cache
+from zoo.testing import lay_out_hub_cache
 
 REV = "a" * 40
 

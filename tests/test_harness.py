@@ -265,7 +265,7 @@ def test_samples_dataset_split_is_fixed_and_real():
 def test_hub_dataset_from_a_laid_out_cache(tmp_path, monkeypatch):
     import tarfile
 
-    from conftest import lay_out_hub_cache
+    from zoo.testing import lay_out_hub_cache
 
     cache = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
@@ -295,7 +295,7 @@ def test_hub_parquet_dataset_and_the_face_set_entry(tmp_path, monkeypatch):
 
     import pandas as pd
 
-    from conftest import lay_out_hub_cache
+    from zoo.testing import lay_out_hub_cache
 
     cache = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))

@@ -299,7 +299,7 @@ def test_two_part_weights_each_verified_and_loaded_by_part(tmp_path, fresh_plugi
         m = zoo.load("twopart.local", weights={"encoder": str(tmp_path / "encoder.safetensors"),
                                                 "decoder": str(tmp_path / "decoder.safetensors")})
         assert torch.allclose(m.translate(x), ref.translate(x))
-        from conftest import lay_out_hub_cache
+        from zoo.testing import lay_out_hub_cache
         import os
 
         cache = Path(os.environ["HF_HUB_CACHE"])

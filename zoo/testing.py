@@ -14,6 +14,7 @@ gradients enabled, as the harness runs them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,7 +24,7 @@ from zoo.images import sample_batch
 from zoo.taskspec import Batch, task_spec
 from zoo.tasks import Method
 
-__all__ = ["check_method", "sample_batch"]
+__all__ = ["check_method", "isolated_caches", "lay_out_hub_cache", "sample_batch"]
 
 
 def _run(method: Method, x: torch.Tensor) -> torch.Tensor:
@@ -74,3 +75,45 @@ def check_method(method: str | Method, setting: dict[str, Any] | None = None, de
         else:
             raise AssertionError(f"{name}: accepted invalid input ({why}) without a ContractError")
     return method
+
+
+def lay_out_hub_cache(cache: Path, repo: str, rev: str, filename: str, data: bytes, repo_type: str = "model") -> Path:
+    """Write ``data`` into a Hugging Face Hub cache exactly as huggingface_hub lays it out
+    (``blobs/<sha256>``, ``snapshots/<rev>/<file>`` -> blob, ``refs/main``), so tests exercise the
+    real download code offline (``HF_HUB_OFFLINE=1``, ``HF_HUB_CACHE=cache``)."""
+    import hashlib
+
+    folder = Path(cache) / f"{repo_type}s--{repo.replace('/', '--')}"
+    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(data)
+    snap = folder / "snapshots" / rev / filename
+    snap.parent.mkdir(parents=True, exist_ok=True)
+    if snap.exists() or snap.is_symlink():
+        snap.unlink()
+    snap.symlink_to(blob)
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / "main").write_text(rev)
+    return snap
+
+
+def isolated_caches(root: Path):
+    """Context manager: a private zoo cache and Hub cache under ``root``, Hub offline; restores the environment."""
+    import contextlib
+    import os
+
+    @contextlib.contextmanager
+    def scope():
+        keys = ("ZOO_CACHE", "HF_HUB_CACHE", "HF_HUB_OFFLINE")
+        old = {k: os.environ.get(k) for k in keys}
+        os.environ.update(ZOO_CACHE=str(Path(root) / "zoo"), HF_HUB_CACHE=str(Path(root) / "hub"), HF_HUB_OFFLINE="1")
+        try:
+            yield Path(root)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return scope()

@@ -90,7 +90,7 @@ def test_fairface_classifiers_are_refused_with_the_official_source():
 @pytest.fixture
 def hub_classifier(tmp_path, monkeypatch, hub_cache):
     """A tiny timm network's weights as safetensors, laid out in the session's Hub cache, with a pinned entry."""
-    from conftest import lay_out_hub_cache
+    from zoo.testing import lay_out_hub_cache
 
     net = C.build_network("timm:test_resnet", 3)
     g = torch.Generator().manual_seed(0)

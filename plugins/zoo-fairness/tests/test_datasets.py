@@ -109,7 +109,7 @@ def test_fairface_labels_fall_back_to_the_dataset_card_names(tmp_path):
 
 
 def test_fairface_reads_labels_by_name_from_a_pinned_cached_commit(hub_cache):
-    from conftest import lay_out_hub_cache
+    from zoo.testing import lay_out_hub_cache
 
     rev = hashlib.sha1(b"fairface-test").hexdigest()
     lay_out_hub_cache(hub_cache, FAIRFACE_REPO, rev, "0.25/validation-00000-of-00001.parquet", _parquet_bytes(3),
