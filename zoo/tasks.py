@@ -354,13 +354,24 @@ class StyleTransferSpec(TaskSpec):
 
 
 class InversionSpec(TaskSpec):
-    """Image -> latent -> generated image; reference = the image; metrics may read ``latents``."""
+    """Image -> latent -> generated image; reference = the image; metrics may read ``latents``.
+
+    Edit benchmarks: items that carry ``mask`` (N x 1 x H x W, 1 = edit) and ``scribble``
+    (N x 3 x H x W) are edited instead (``method.edit(x, mask, scribble)``: invert, then
+    move the masked region toward the scribble); metrics read ``input``, ``mask``, ``scribble``.
+    """
 
     name = "inversion"
     method_class = Inverter
     provides = ("latents", "mask", "scribble")
 
     def run(self, method: Inverter, batch: Batch, options: dict[str, Any]) -> Outcome:
+        mask, scribble = batch.extras.get("mask"), batch.extras.get("scribble")
+        if mask is not None and scribble is not None:
+            if not hasattr(method, "edit"):
+                raise ContractError(f"{method.id}: these items carry a mask and a scribble (an edit benchmark), "
+                                    f"but the method has no edit(x, mask, scribble)")
+            return Outcome(method.edit(batch.input, mask, scribble))
         latent = method.invert(batch.input)
         return Outcome(method.generate(latent), {"latents": latent})
 

@@ -28,7 +28,7 @@ def register_methods(register):
 
 @zoo.hookimpl
 def register_catalog(register):
-    from zoo_fairness.classifiers import catalog_entries
+    from zoo_fairness.catalog import catalog_entries
 
     for name, entry in catalog_entries().items():
         register(name, entry)
