@@ -91,9 +91,11 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
         for part, path in local.items():
             method.load_weights(load_state_dict(path), part=part)
         return method.to(device).eval()
+    loaded = set()
     for ref in card.weights_for(options):
         if ref.part in local:
             method.load_weights(load_state_dict(local[ref.part]), part=ref.part)
+            loaded.add(ref.part)
             continue
         try:
             state = load_state_dict(resolve(ref, method_id, download=download))
@@ -106,4 +108,6 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
             method.load_weights(state)
         else:
             method.load_weights(state, part=ref.part)
+    for part in set(local) - loaded:  # parts the operating point does not need, given anyway (a two-way pair's other direction)
+        method.load_weights(load_state_dict(local[part]), part=part)
     return method.to(device).eval()
