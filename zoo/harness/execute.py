@@ -216,7 +216,9 @@ def run_unit(ctx: UnitContext) -> UnitResult:
     for k, v in task_times.items():
         rows.append(row(base, metric=k, value=statistics.median(v), fingerprint=f"median-per-image,warm,{ctx.device.type}"))
     for k, v in stats.items():
-        rows.append(row(base, metric=k, value=statistics.median(v), fingerprint="method-reported,median-per-batch"))
+        finite = [x for x in v if not math.isnan(x)]
+        rows.append(row(base, metric=k, value=statistics.median(finite), fingerprint="method-reported,median-per-batch") if finite
+                    else row(base, metric=k, status="skipped", fingerprint="method-reported", error="the method reported no value"))
     rows.append(row(base, metric="params", value=float(sum(p.numel() for p in method.parameters())), fingerprint="count"))
     if times:
         rows.append(row(base, metric="peak_mem_mb", value=mem.mb, fingerprint=mem.fingerprint))
@@ -232,7 +234,10 @@ def _aggregate_rows(base: dict, alias: str, m: Metric, values: dict[str, list[fl
         summary = m.aggregate(values, attributes) or {}
     except Exception as exc:
         return [row(base, metric=f"{alias}:aggregate", status="failed", error=f"{type(exc).__name__}: {exc}")]
-    return [row(base, metric=f"{alias}:{k}", value=float(v), fingerprint=m.fingerprint) for k, v in summary.items()]
+    return [row(base, metric=f"{alias}:{k}", value=float(v), fingerprint=m.fingerprint) if not math.isnan(float(v))
+            else row(base, metric=f"{alias}:{k}", status="skipped", fingerprint=m.fingerprint,
+                     error="undefined for this unit (too few items or none measured)")
+            for k, v in summary.items()]
 
 
 def compute_distribution(base: dict, alias: str, m: Metric) -> dict:

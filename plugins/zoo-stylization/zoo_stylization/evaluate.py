@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         methods = [(m, s) for m, s in methods if m in a.methods]
     metrics = {"style": zoo.metric("style-distance"), "content": zoo.metric("content-distance"),
                "colour": zoo.metric("color-hist-distance")}
-    print(f"| method | style | n | style-distance ↓ | content-distance ↓ | color-hist-distance ↓ | s / image |")
+    print("| method | style | n | style-distance ↓ | content-distance ↓ | color-hist-distance ↓ | s / image |")
     print("|---|---|---|---|---|---|---|")
     for style in a.styles:
         ds = zoo.dataset("samples-style", styles=[style], crop=a.crop, style_size=a.crop)

@@ -30,7 +30,6 @@ from collections import OrderedDict
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
 from zoo.tasks import Stylizer
 from zoo_stylization.base import (
