@@ -430,3 +430,21 @@ def test_zoo_list_does_not_import_torch():
 def test_spec_lookup_names_the_registered_tasks():
     with pytest.raises(zoo.errors.UnknownNameError, match="Available: .*denoising"):
         task_spec("painting")
+
+
+def test_style_and_inversion_specs_draw_their_trade_off_figures(tmp_path):
+    import pandas as pd
+
+    rows = []
+    for method, setting, style, content, psnr, ms in [("a", '{"ratio":1}', 150.0, 40.0, 20.0, 700.0),
+                                                       ("a", '{"ratio":2}', 120.0, 60.0, 21.0, 800.0),
+                                                       ("b", "{}", 200.0, 30.0, 18.0, 20.0)]:
+        for metric, value in [("style-distance", style), ("content-distance", content), ("psnr", psnr), ("runtime_ms", ms)]:
+            rows.append({"benchmark": "bm", "method": method, "setting": setting, "metric": metric, "value": value,
+                         "status": "ok", "item": "*"})
+    df = pd.DataFrame(rows)
+    style = task_spec("style-transfer").figures(df, tmp_path)
+    inv = task_spec("inversion").figures(df, tmp_path)
+    assert [p.name for p in style] == ["style-content-bm.png"] and [p.name for p in inv] == ["psnr-seconds-bm.png"]
+    assert all(p.stat().st_size > 5000 for p in style + inv)
+    assert task_spec("inversion").figures(df[df.metric != "psnr"], tmp_path / "none") == []

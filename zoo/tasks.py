@@ -342,6 +342,13 @@ class StyleTransferSpec(TaskSpec):
     def run_file(self, method: Stylizer, x: torch.Tensor, options: dict[str, Any]) -> Outcome:
         return Outcome(method.stylize(x, options.get("style")))
 
+    def figures(self, df, out) -> list:
+        """The style / content trade-off: style distance against content distance, one point per
+        method and operating point (both read with the same feature network)."""
+        from zoo.report.plots import tradeoff_plots
+
+        return tradeoff_plots(df, out, "content-distance", "style-distance", "style-content")
+
     def kit_extras(self, method: Stylizer, x: torch.Tensor) -> dict[str, Any]:
         if not method.needs_style:
             return {}
@@ -364,6 +371,16 @@ class InversionSpec(TaskSpec):
     name = "inversion"
     method_class = Inverter
     provides = ("latents", "mask", "scribble")
+
+    def figures(self, df, out) -> list:
+        """Reconstruction PSNR against seconds per image, one curve per method (its spaces and
+        iteration counts are the points)."""
+        import pandas as pd
+
+        from zoo.report.plots import tradeoff_plots
+
+        seconds = df[df.metric == "runtime_ms"].assign(metric="seconds per image", value=lambda d: d.value / 1000)
+        return tradeoff_plots(pd.concat([df, seconds]), out, "seconds per image", "psnr", "psnr-seconds", group_by_method=False)
 
     def run(self, method: Inverter, batch: Batch, options: dict[str, Any]) -> Outcome:
         mask, scribble = batch.extras.get("mask"), batch.extras.get("scribble")

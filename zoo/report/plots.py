@@ -45,6 +45,52 @@ def rd_plots(df: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
+def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group_by_method: bool = True) -> list[Path]:
+    """Per benchmark: metric ``y`` against metric ``x``, one point per method and operating point
+    (their means over items); with ``group_by_method`` a method's points are joined in order of
+    ``x`` (operating points of one knob), else each point is labelled with its setting."""
+    paths = []
+    ok = df[(df.status == "ok") & df.metric.isin([x, y])]
+    if ok.empty:
+        return paths
+    means = ok.groupby(["benchmark", "method", "setting", "metric"]).value.mean().unstack("metric").reset_index()
+    if x not in means or y not in means:
+        return paths
+    for bench, g in means.groupby("benchmark"):
+        g = g.dropna(subset=[x, y])
+        if g.empty:
+            continue
+        fig, ax = plt.subplots(figsize=(5.6, 4))
+        for method, mg in g.groupby("method", sort=False):
+            mg = mg.sort_values(x)
+            ax.plot(mg[x], mg[y], marker="o", label=method, linestyle="-" if group_by_method and len(mg) > 1 else "")
+            if len(mg) > 1 or not group_by_method:
+                for _, r in mg.iterrows():
+                    ax.annotate(_short_setting(r.setting), (r[x], r[y]), fontsize=5, alpha=0.7)
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_title(f"{bench}: {y} against {x}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+        fig.tight_layout()
+        path = out / "plots" / f"{kind}-{safe_name(bench)}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _short_setting(setting: str) -> str:
+    import json
+
+    try:
+        d = json.loads(setting)
+    except ValueError:
+        return setting
+    return ",".join(f"{k}={v}" for k, v in d.items() if k in ("space", "ratio", "alpha", "iterations", "steps"))
+
+
 def sample_grids(out: Path, max_methods: int = 8) -> list[Path]:
     """One grid per benchmark and item: input, each method's output, reference."""
     from PIL import Image
