@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoo.report.leaderboard import COST, leaderboard_markdown, summarize
+from zoo.report.leaderboard import leaderboard_markdown, summarize
 
 
 def write_report(run) -> Path:
@@ -30,12 +30,13 @@ def write_report(run) -> Path:
         extra_sections += spec.report_sections(df[df.task == task], benches)
     md = leaderboard_markdown(summary, run.meta, extra_sections)
     (out / "leaderboard.md").write_text(md)
-    figures = _cached_figures(out, df)
+    code = tuple(type(spec).__module__ for spec in specs.values())  # the code that draws the task figures
+    figures = _cached_figures(out, df, code)
     if figures is None:
         from zoo.report.plots import sample_grids  # matplotlib: only when drawing
 
         figures = [p for task, spec in specs.items() for p in spec.figures(df[df.task == task], out)] + sample_grids(out)
-        _remember_figures(out, df, figures)
+        _remember_figures(out, df, figures, code)
     write_html(out, md, figures, run.meta)
     return out
 
@@ -50,13 +51,20 @@ def _task_specs(run) -> dict:
 FIGURES_INDEX = ".figures.json"
 
 
-def _figures_digest(out: Path, df: pd.DataFrame) -> str:
-    """What the figures are drawn from: the results (less run id and cost timings) and the sample images."""
+def _figures_digest(out: Path, df: pd.DataFrame, code: tuple[str, ...] = ()) -> str:
+    """What the figures are drawn from: the results (less the run id), the sample images, and the
+    code that draws them (the plotting module and every task spec's module)."""
     import hashlib
+    import sys
 
     h = hashlib.sha256()
-    keep = df[~df.metric.isin(COST)].drop(columns=["run"], errors="ignore")  # timings vary run to run; figures ignore them
+    # timings come from the stored parts on a re-run, so a cached run keeps its figures
+    keep = df.drop(columns=["run"], errors="ignore")
     h.update(keep.to_csv(index=False).encode())
+    for mod in sorted({"zoo.report.plots", *code}):
+        f = getattr(sys.modules.get(mod), "__file__", None)
+        if f and f.endswith(".py"):
+            h.update(Path(f).read_bytes())
     samples = out / "samples"
     if samples.is_dir():
         for f in sorted(samples.rglob("*.png")):
@@ -65,7 +73,7 @@ def _figures_digest(out: Path, df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _cached_figures(out: Path, df: pd.DataFrame) -> list[Path] | None:
+def _cached_figures(out: Path, df: pd.DataFrame, code: tuple[str, ...] = ()) -> list[Path] | None:
     """The figures of an earlier report of this folder, if drawn from identical inputs."""
     index = out / FIGURES_INDEX
     try:
@@ -73,14 +81,14 @@ def _cached_figures(out: Path, df: pd.DataFrame) -> list[Path] | None:
     except (OSError, ValueError):
         return None
     paths = [out / p for p in saved.get("paths", [])]
-    if saved.get("digest") != _figures_digest(out, df) or not all(p.is_file() for p in paths):
+    if saved.get("digest") != _figures_digest(out, df, code) or not all(p.is_file() for p in paths):
         return None
     return paths
 
 
-def _remember_figures(out: Path, df: pd.DataFrame, figures: list[Path]) -> None:
+def _remember_figures(out: Path, df: pd.DataFrame, figures: list[Path], code: tuple[str, ...] = ()) -> None:
     paths = [str(Path(p).resolve().relative_to(out.resolve())) for p in figures]
-    (out / FIGURES_INDEX).write_text(json.dumps({"digest": _figures_digest(out, df), "paths": paths}))
+    (out / FIGURES_INDEX).write_text(json.dumps({"digest": _figures_digest(out, df, code), "paths": paths}))
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
