@@ -203,7 +203,7 @@ def test_sr_x4_suite_lists_known_methods_datasets_and_the_y_channel_convention()
     from zoo.harness.suite import load_suite
 
     suite = load_suite("sr-x4")
-    assert [b.dataset["name"] for b in suite.benchmarks] == ["set5", "set14", "bsd100", "urban100"]
+    assert [b.dataset["name"] for b in suite.benchmarks] == ["set5", "set14", "bsd100", "urban100", "celeba-hq"]
     for b in suite.benchmarks:
         assert b.options["degradation"] == {"bicubic": 4}
         assert {m.id for m in b.methods} >= {"bicubic.classical", "espcn-x4.samples", "realesrgan-x4plus.df2k-ost"}
