@@ -15,40 +15,20 @@ from zoo.report.html import safe_name  # noqa: E402
 
 def rd_plots(df: pd.DataFrame, out: Path) -> list[Path]:
     """bpp vs each distortion metric, one curve per method, per benchmark of ``df`` (compression rows)."""
-    paths = []
-    comp = df[(df.status == "ok") & (df.item != "*")]
-    if comp.empty:
-        return paths
-    means = comp.groupby(["benchmark", "method", "setting", "metric"]).value.mean().unstack("metric").reset_index()
-    if "bpp" not in means:
-        return paths
-    for bench, g in means.groupby("benchmark"):
-        for metric in [m for m in g.columns if m not in ("benchmark", "method", "setting", "bpp")]:
-            fig, ax = plt.subplots(figsize=(5, 3.6))
-            for method, mg in g.groupby("method"):
-                mg = mg.dropna(subset=["bpp", metric]).sort_values("bpp")
-                finite = mg[mg[metric].abs() < float("inf")]
-                if finite.empty:
-                    continue
-                ax.plot(finite.bpp, finite[metric], marker="o", label=method)
-            ax.set_xlabel("bpp")
-            ax.set_ylabel(metric)
-            ax.set_title(f"{bench}: rate–distortion")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-            fig.tight_layout()
-            path = out / "plots" / f"rd-{safe_name(bench)}-{safe_name(metric)}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            paths.append(path)
-    return paths
+    per_item = df[(df.status == "ok") & (df.item != "*")]
+    if "bpp" not in set(per_item.metric):
+        return []
+    metrics = [m for m in dict.fromkeys(per_item.metric) if m != "bpp"]
+    return [p for m in metrics for p in tradeoff_plots(per_item, out, "bpp", m, "rd", title="rate–distortion",
+                                                        suffix=f"-{safe_name(m)}", annotate=False)]
 
 
-def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group_by_method: bool = True) -> list[Path]:
+def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group_by_method: bool = True,
+                   title: str | None = None, suffix: str = "", annotate: bool = True) -> list[Path]:
     """Per benchmark: metric ``y`` against metric ``x``, one point per method and operating point
-    (their means over items); with ``group_by_method`` a method's points are joined in order of
-    ``x`` (operating points of one knob), else each point is labelled with its setting."""
+    (their means over items; infinite values, such as a lossless codec's PSNR, left out); with
+    ``group_by_method`` a method's points are joined in order of ``x`` (operating points of one
+    knob); ``annotate`` labels points with their setting. Files: ``plots/{kind}-{bench}{suffix}.png``."""
     paths = []
     ok = df[(df.status == "ok") & df.metric.isin([x, y])]
     if ok.empty:
@@ -58,22 +38,23 @@ def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group
         return paths
     for bench, g in means.groupby("benchmark"):
         g = g.dropna(subset=[x, y])
+        g = g[(g[x].abs() < float("inf")) & (g[y].abs() < float("inf"))]
         if g.empty:
             continue
         fig, ax = plt.subplots(figsize=(5.6, 4))
         for method, mg in g.groupby("method", sort=False):
             mg = mg.sort_values(x)
             ax.plot(mg[x], mg[y], marker="o", label=method, linestyle="-" if group_by_method and len(mg) > 1 else "")
-            if len(mg) > 1 or not group_by_method:
+            if annotate and (len(mg) > 1 or not group_by_method):
                 for _, r in mg.iterrows():
                     ax.annotate(_short_setting(r.setting), (r[x], r[y]), fontsize=5, alpha=0.7)
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        ax.set_title(f"{bench}: {y} against {x}")
+        ax.set_title(f"{bench}: {title or f'{y} against {x}'}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
         fig.tight_layout()
-        path = out / "plots" / f"{kind}-{safe_name(bench)}.png"
+        path = out / "plots" / f"{kind}-{safe_name(bench)}{suffix}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
         plt.close(fig)
