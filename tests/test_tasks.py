@@ -448,3 +448,19 @@ def test_style_and_inversion_specs_draw_their_trade_off_figures(tmp_path):
     assert [p.name for p in style] == ["style-content-bm.png"] and [p.name for p in inv] == ["psnr-seconds-bm.png"]
     assert all(p.stat().st_size > 5000 for p in style + inv)
     assert task_spec("inversion").figures(df[df.metric != "psnr"], tmp_path / "none") == []
+
+
+def test_regression_gate_ignores_timings_methods_report_but_not_their_other_stats():
+    import pandas as pd
+
+    from zoo.report.compare import compare
+
+    def frame(seconds, iterations):
+        base = {"benchmark": "b", "dataset": "d", "item": "*", "method": "m", "setting": "{}", "status": "ok", "error": "",
+                "fingerprint": "method-reported,median-per-batch"}
+        return pd.DataFrame([{**base, "metric": "seconds", "value": seconds}, {**base, "metric": "time_to_fraction_s", "value": seconds},
+                             {**base, "metric": "iterations", "value": iterations}])
+
+    assert compare(frame(2.0, 40), frame(1.0, 40)).empty
+    drifts = compare(frame(2.0, 41), frame(1.0, 40))
+    assert list(drifts.metric) == ["iterations"]

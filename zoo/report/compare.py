@@ -4,7 +4,8 @@ Rows are matched on (benchmark, dataset, item, method, setting, metric). A value
 when |current - baseline| exceeds the metric's absolute tolerance, when its fingerprint
 changed (measured differently), or when it turned from ok to failed. A method or metric
 present in the baseline and missing from the run is a drift too. Cost metrics
-(runtime, memory) are machine-dependent and not compared.
+(runtime, memory) and timings methods report in their stats are machine-dependent and not
+compared.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zoo.report.leaderboard import COST
+from zoo.report.leaderboard import machine_dependent
 
 KEY = ["benchmark", "dataset", "item", "method", "setting", "metric"]
 DEFAULT_TOLERANCE = 1e-4
@@ -28,8 +29,8 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: dict[str,
             partial run can be checked against a full baseline.
     """
     tolerances = tolerances or {}
-    cur = current[~current.metric.isin(COST)].copy()
-    base = baseline[~baseline.metric.isin(COST)].copy()
+    cur = current[~machine_dependent(current)].copy()
+    base = baseline[~machine_dependent(baseline)].copy()
     if subset:
         present = set(zip(cur.benchmark, cur.method))
         base = base[[p in present for p in zip(base.benchmark, base.method)]]

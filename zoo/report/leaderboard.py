@@ -8,6 +8,14 @@ import pandas as pd
 COST = ("runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
 
 
+def machine_dependent(df: pd.DataFrame) -> pd.Series:
+    """Rows whose values depend on the machine, not the method: the cost columns, and timings a
+    method reports in its ``stats`` (keys ``seconds``, ``s_per_*``, or ending in ``_s`` / ``_ms``)."""
+    reported = df.fingerprint.astype(str).str.startswith("method-reported")
+    timing = df.metric.astype(str).str.fullmatch(r"seconds|s_per_.*|ms_per_.*|.*_(s|ms|seconds)")
+    return df.metric.isin(COST) | (reported & timing)
+
+
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean (NaN for fewer than 2 finite values)."""
     v = np.asarray(values, dtype=np.float64)
