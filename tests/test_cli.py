@@ -57,3 +57,28 @@ def test_plugins_json(capsys):
     assert main(["plugins", "--json"]) == 0
     names = {p["name"] for p in json.loads(capsys.readouterr().out)}
     assert {"builtin", "example", "superres", "compression"} <= names
+
+
+def test_plugin_commands_get_every_argument_and_cannot_take_a_core_verb(fresh_plugins, capsys):
+    import zoo
+    from zoo import plugins
+
+    seen = []
+
+    def hello(argv):
+        seen.append(argv)
+        return 7
+
+    class P:
+        @zoo.hookimpl
+        def register_commands(self, register):
+            register("hello", hello, help="says hello")
+            register("list", hello, help="tries to replace zoo list")
+
+    plugins.register_plugin(P(), "cmds")
+    try:
+        assert main(["hello", "x", "--flag", "-o", "y"]) == 7 and seen == [["x", "--flag", "-o", "y"]]
+        assert main(["list", "--json"]) == 0 and len(seen) == 1  # zoo's own verb wins
+        assert "ignored" in capsys.readouterr().err
+    finally:
+        plugins.unregister_plugin("cmds")

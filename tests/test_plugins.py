@@ -127,7 +127,7 @@ def test_every_hook_is_documented():
 
     doc = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
     hooks = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("register_")]
-    assert len(hooks) == 6
+    assert len(hooks) == 7
     for name in hooks:
         sig = f"{name}{inspect.signature(getattr(hookspecs, name))}"
         assert f"## `{sig}`" in doc, f"docs/plugins.md lacks a heading for {sig}"

@@ -16,6 +16,7 @@ from typing import Any
 from zoo.errors import WeightsError, ZooError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
+CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare")
 
 
 def _print_json(obj: Any) -> None:
@@ -328,12 +329,41 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.set_defaults(fn=cmd_compare)
+    _add_plugin_commands(sub)
     return p
 
 
+def _add_plugin_commands(sub) -> None:
+    """Sub-commands plugins registered (``register_commands``); a name the core uses stays the core's."""
+    from zoo.plugins import registry
+
+    taken = set(sub.choices) | set(CORE_VERBS)
+    for name, entry in registry().items["commands"].items():
+        if name in taken:
+            print(f"warning: plugin {entry.plugin!r} registered command {name!r}, which zoo itself provides; ignored",
+                  file=sys.stderr)
+            continue
+        s = sub.add_parser(name, help=f"{entry.help or ''} (plugin {entry.plugin})".strip(), add_help=False)
+        s.add_argument("args", nargs=argparse.REMAINDER)
+        s.set_defaults(fn=lambda a, entry=entry: entry.obj(list(a.args)))
+
+
+def _plugin_command(parser: argparse.ArgumentParser, verb: str):
+    from zoo.plugins import registry
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    entry = registry().items["commands"].get(verb)
+    return entry if entry is not None and sub.choices.get(verb) is not None and verb not in CORE_VERBS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    command = _plugin_command(parser, argv[0]) if argv else None
     try:
+        if command is not None:  # everything after the verb, options included, is the plugin's
+            return int(command.obj(argv[1:]) or 0)
+        args = parser.parse_args(argv)
         return int(args.fn(args) or 0)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -46,3 +46,8 @@ def register_catalog(register):
 @hookspec
 def register_suites(register):
     """Register suite files: ``register(name, path)``; ``zoo bench NAME`` then finds the YAML at ``path``."""
+
+
+@hookspec
+def register_commands(register):
+    """Register ``zoo`` sub-commands: ``register(name, "module:function", help="one line")``; ``function(argv) -> int``."""

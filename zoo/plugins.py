@@ -46,10 +46,10 @@ class Entry:
     first use of :attr:`obj`, so building the registry imports no plugin code.
     """
 
-    __slots__ = ("name", "_obj", "plugin", "task")
+    __slots__ = ("name", "_obj", "plugin", "task", "help")
 
-    def __init__(self, name: str, obj: Any, plugin: str, task: str | None = None) -> None:
-        self.name, self._obj, self.plugin, self.task = name, obj, plugin, task
+    def __init__(self, name: str, obj: Any, plugin: str, task: str | None = None, help: str | None = None) -> None:
+        self.name, self._obj, self.plugin, self.task, self.help = name, obj, plugin, task, help
 
     @property
     def obj(self) -> Any:
@@ -85,7 +85,7 @@ class _Kinds(dict):
 class Registry:
     """Everything the loaded plugins registered, by kind (each kind built when first used)."""
 
-    KINDS = ("tasks", "methods", "metrics", "datasets", "catalog", "suites")
+    KINDS = ("tasks", "methods", "metrics", "datasets", "catalog", "suites", "commands")
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Entry]] = _Kinds(self)
@@ -192,7 +192,7 @@ def reset() -> None:
 
 
 def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: str, info: PluginInfo) -> Callable:
-    def register(name: str, obj: Any, task: str | None = None) -> None:
+    def register(name: str, obj: Any, task: str | None = None, help: str | None = None) -> None:
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
             raise PluginError(f"plugin {plugin!r} registered a {kind[:-1]} with invalid name {name!r}")
         if kind == "suites":  # a suite is a file path, never imported
@@ -210,7 +210,7 @@ def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: st
                 f"this registration was ignored (rename it, or set ZOO_LOAD_PLUGINS to load only one)"
             )
             return
-        table[name] = Entry(name=name, obj=obj, plugin=plugin, task=task)
+        table[name] = Entry(name=name, obj=obj, plugin=plugin, task=task, help=help)
         info.registered.setdefault(kind, []).append(name)
 
     return register

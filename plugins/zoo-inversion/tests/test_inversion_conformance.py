@@ -37,15 +37,16 @@ def test_edit_dataset_items_carry_mask_and_scribble():
     assert len(zoo.dataset("lfw32", split="train")) == 90
 
 
-def test_cli_interpolate_writes_a_strip_and_a_gif(tmp_path):
+def test_zoo_edit_interpolate_writes_a_strip_and_a_gif(tmp_path):
+    """`zoo edit`: the plugin's verb, registered through register_commands, run by the zoo CLI."""
+    from zoo.cli import main
     from zoo.images import write_image
-    from zoo_inversion.__main__ import main
     from zoo_inversion.offline import lfw_faces
 
     faces = lfw_faces("heldout")
     write_image(tmp_path / "a.png", faces[0])
     write_image(tmp_path / "b.png", faces[1])
     out, gif = tmp_path / "strip.png", tmp_path / "path.gif"
-    assert main(["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--gif", str(gif),
+    assert main(["edit", "interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--gif", str(gif),
                  "--method", "sg2-encoder.lfw32", "--frames", "4"]) == 0
     assert out.exists() and gif.exists()

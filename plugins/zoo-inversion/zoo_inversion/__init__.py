@@ -47,3 +47,9 @@ def register_suites(register):
     """Suite files shipped with the plugin: ``zoo bench inversion``."""
     for path in sorted(SUITES.glob("*.yaml")):
         register(path.stem, str(path))
+
+
+@zoo.hookimpl
+def register_commands(register):
+    register("edit", "zoo_inversion.__main__:main",
+             help="GAN-manifold edits: interpolate | mix | scribble | inpaint (zoo edit VERB IMAGES -o OUT)")

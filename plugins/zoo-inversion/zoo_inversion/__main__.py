@@ -1,9 +1,10 @@
-"""Command line for the manifold edits (until the core grows ``zoo`` verbs for them).
+"""``zoo edit``: the manifold edits (registered as a ``zoo`` verb through ``register_commands``;
+``python -m zoo_inversion`` runs the same).
 
-    python -m zoo_inversion interpolate a.png b.png -o strip.png [--gif path.gif] [--frames 8]
-    python -m zoo_inversion mix base.png donor.png -o mixed.png --group coarse
-    python -m zoo_inversion scribble photo.png --scribble s.png --mask m.png -o edited.png
-    python -m zoo_inversion inpaint photo.png --mask m.png -o filled.png
+    zoo edit interpolate a.png b.png -o strip.png [--gif path.gif] [--frames 8]
+    zoo edit mix base.png donor.png -o mixed.png --group coarse
+    zoo edit scribble photo.png --scribble s.png --mask m.png -o edited.png
+    zoo edit inpaint photo.png --mask m.png -o filled.png
 
 Common options: ``--method sg2-optim.lfw32`` (an inversion method id), ``--space``,
 ``--steps``, ``--weights`` (a local checkpoint). Masks are read as grey images (white = 1).
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.images import write_image
     from zoo_inversion import edits
 
-    p = argparse.ArgumentParser(prog="python -m zoo_inversion", description=__doc__,
+    p = argparse.ArgumentParser(prog="zoo edit", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("verb", choices=["interpolate", "mix", "scribble", "inpaint"])
     p.add_argument("images", nargs="+")
