@@ -175,14 +175,13 @@ def cmd_run(a) -> int:
     out = Path(a.output)
     out.mkdir(parents=True, exist_ok=True)
     options = {"direction": a.direction}
-    if a.style:
-        options["style"] = read_image(a.style)[None].to(a.device)
+    extras = {"style": read_image(a.style)[None].to(a.device)} if a.style else {}
     status = EXIT_OK
     for inp in a.inputs:
         try:
             x = read_image(inp)[None].to(a.device)
             with torch.enable_grad() if method.needs_grad else torch.inference_mode():
-                outcome = spec.run_file(method, x, options)
+                outcome = spec.run_file(method, x, options, extras)
             dest = out / f"{safe_name(Path(inp).stem)}.png"
             write_image(dest, outcome.images[0].detach().cpu())
             if "bitstreams" in outcome.outputs:
@@ -348,18 +347,16 @@ def _add_plugin_commands(sub) -> None:
         s.set_defaults(fn=lambda a, entry=entry: entry.obj(list(a.args)))
 
 
-def _plugin_command(parser: argparse.ArgumentParser, verb: str):
+def _plugin_command(verb: str):
     from zoo.plugins import registry
 
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    entry = registry().items["commands"].get(verb)
-    return entry if entry is not None and sub.choices.get(verb) is not None and verb not in CORE_VERBS else None
+    return None if verb in CORE_VERBS else registry().items["commands"].get(verb)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    command = _plugin_command(parser, argv[0]) if argv else None
+    command = _plugin_command(argv[0]) if argv else None
     try:
         if command is not None:  # everything after the verb, options included, is the plugin's
             return int(command.obj(argv[1:]) or 0)

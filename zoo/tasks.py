@@ -322,9 +322,6 @@ class TranslationSpec(TaskSpec):
     def run(self, method: Translator, batch: Batch, options: dict[str, Any]) -> Outcome:
         return Outcome(method.translate(batch.input, options.get("direction")))
 
-    def run_file(self, method: Translator, x: torch.Tensor, options: dict[str, Any]) -> Outcome:
-        return Outcome(method.translate(x, options.get("direction")))
-
     def check(self, method: Translator, x: torch.Tensor, y: torch.Tensor) -> str | None:
         return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != input {tuple(x.shape)}"
 
@@ -338,9 +335,6 @@ class StyleTransferSpec(TaskSpec):
 
     def run(self, method: Stylizer, batch: Batch, options: dict[str, Any]) -> Outcome:
         return Outcome(method.stylize(batch.input, batch.extras.get("style")))
-
-    def run_file(self, method: Stylizer, x: torch.Tensor, options: dict[str, Any]) -> Outcome:
-        return Outcome(method.stylize(x, options.get("style")))
 
     def figures(self, df, out) -> list:
         """The style / content trade-off: style distance against content distance, one point per

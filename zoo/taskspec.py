@@ -146,9 +146,9 @@ class TaskSpec:
         """Call ``method`` on a batch; the default is the contract's one call on the input."""
         raise NotImplementedError(f"task spec {type(self).__name__} must implement run()")
 
-    def run_file(self, method: "Method", x: "torch.Tensor", options: dict[str, Any]) -> Outcome:
-        """``zoo run``: call ``method`` on one image read from a file (``options`` from the CLI)."""
-        return self.run(method, Batch(["file"], x, None, [{}], dict(options.get("extras", {}))), options)
+    def run_file(self, method: "Method", x: "torch.Tensor", options: dict[str, Any], extras: dict[str, Any]) -> Outcome:
+        """``zoo run``: call ``method`` on one image read from a file (``options``, ``extras`` from the CLI)."""
+        return self.run(method, Batch(["file"], x, None, [{}], dict(extras)), options)
 
     def check(self, method: "Method", x: "torch.Tensor", y: "torch.Tensor") -> str | None:
         """Conformance kit: task-specific check of output ``y`` for input ``x`` (message or None)."""

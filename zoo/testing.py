@@ -14,6 +14,8 @@ gradients enabled, as the harness runs them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -97,23 +99,17 @@ def lay_out_hub_cache(cache: Path, repo: str, rev: str, filename: str, data: byt
     return snap
 
 
+@contextlib.contextmanager
 def isolated_caches(root: Path):
-    """Context manager: a private zoo cache and Hub cache under ``root``, Hub offline; restores the environment."""
-    import contextlib
-    import os
-
-    @contextlib.contextmanager
-    def scope():
-        keys = ("ZOO_CACHE", "HF_HUB_CACHE", "HF_HUB_OFFLINE")
-        old = {k: os.environ.get(k) for k in keys}
-        os.environ.update(ZOO_CACHE=str(Path(root) / "zoo"), HF_HUB_CACHE=str(Path(root) / "hub"), HF_HUB_OFFLINE="1")
-        try:
-            yield Path(root)
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-    return scope()
+    """A private zoo cache and Hub cache under ``root``, Hub offline, for the block; restores the environment."""
+    keys = ("ZOO_CACHE", "HF_HUB_CACHE", "HF_HUB_OFFLINE")
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ.update(ZOO_CACHE=str(Path(root) / "zoo"), HF_HUB_CACHE=str(Path(root) / "hub"), HF_HUB_OFFLINE="1")
+    try:
+        yield Path(root)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

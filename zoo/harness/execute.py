@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from zoo.errors import MetricError, WeightsError, WeightsIntegrityError
-from zoo.harness.measure import PeakRSS, Stopwatch
+from zoo.harness.measure import PeakRSS, phase
 from zoo.images import quantize
 from zoo.metrics import Metric
 from zoo.taskspec import Batch, Outcome, Sample, TaskSpec
@@ -113,7 +113,6 @@ def _per_item_rows(base: dict, alias: str, metric: Metric, batch: Batch, vals: A
 def run_unit(ctx: UnitContext) -> UnitResult:
     """Load the method, run it over the shard batch by batch, feed the metrics; never raises."""
     base, rows, states = ctx.base, [], {}
-    clock = Stopwatch(ctx.timing)
     for u in ctx.unavailable:
         rows.append(row(base, metric=u["metric"], status="unavailable", error=u["reason"]))
     try:
@@ -155,7 +154,7 @@ def run_unit(ctx: UnitContext) -> UnitResult:
             for group in _same_shape_groups(samples):
                 batch = Batch.stack([samples[g] for g in group], ctx.device)
                 try:
-                    with clock.phase("model_s"), (torch.enable_grad() if grad else torch.inference_mode()):
+                    with phase(ctx.timing, "model_s"), (torch.enable_grad() if grad else torch.inference_mode()):
                         if not warmed:
                             ctx.spec.run(method, batch.first(), ctx.bench.options)
                             warmed = True
@@ -179,12 +178,12 @@ def run_unit(ctx: UnitContext) -> UnitResult:
                 if ctx.round_outputs:
                     y = quantize(y)
                 ctx.save_samples(batch.items, y)
-                with clock.phase("metrics_s"), torch.no_grad():
+                with phase(ctx.timing, "metrics_s"), torch.no_grad():
                     for alias, m in metrics:
                         try:
                             extras = metric_inputs(m, batch, outcome, method)
                             if m.paired:
-                                m.item_reasons = []
+                                m.item_reasons = []  # reasons belong to this call's items
                                 vals = m(y, batch.reference, **extras)
                                 new = _per_item_rows(base, alias, m, batch, vals)
                                 rows += new
@@ -199,7 +198,7 @@ def run_unit(ctx: UnitContext) -> UnitResult:
                             for j, i in enumerate(batch.items):
                                 rows.append(row(base, item=i, metric=alias, status="failed", error=f"{type(exc).__name__}: {exc}",
                                                 attributes=_attr_str(batch.attributes[j])))
-    with clock.phase("metrics_s"):
+    with phase(ctx.timing, "metrics_s"):
         for alias, m in metrics:
             if m.paired:
                 if alias in per_item and per_item[alias]:

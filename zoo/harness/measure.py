@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -50,23 +51,11 @@ class PeakRSS:
         return "cuda-allocated" if self.device.type == "cuda" else "rss-delta"
 
 
-class Stopwatch:
-    """Accumulates seconds spent in named phases (``model_s``, ``metrics_s``) into a dict."""
-
-    def __init__(self, totals: dict[str, float]) -> None:
-        self.totals = totals
-
-    def phase(self, name: str) -> "_Phase":
-        return _Phase(self.totals, name)
-
-
-class _Phase:
-    def __init__(self, totals: dict[str, float], name: str) -> None:
-        self.totals, self.name = totals, name
-
-    def __enter__(self) -> "_Phase":
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.totals[self.name] = self.totals.get(self.name, 0.0) + time.perf_counter() - self.t0
+@contextlib.contextmanager
+def phase(totals: dict[str, float], name: str):
+    """Add the seconds spent inside the block to ``totals[name]`` (``model_s``, ``metrics_s``)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[name] = totals.get(name, 0.0) + time.perf_counter() - t0

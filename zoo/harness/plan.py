@@ -124,21 +124,12 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
                 key = unit_key({
                     "card": card.to_dict(), "weights": weights_hashes(card, setting), "setting": setting, "dataset": ds_hash,
                     **({"shard": list(shard)} if len(shards) > 1 else {}),
-                    **_task_key(bench, spec), "metrics": [(a, m.fingerprint) for a, m in plan.metrics],
+                    "task_options": spec.unit_options(bench.options), "metrics": [(a, m.fingerprint) for a, m in plan.metrics],
                     "unavailable": plan.unavailable, "zoo": __version__, "seed": suite.seed,
                     "round": suite.round_outputs, "benchmark": bench.name, "task": bench.task, "batch": bench.batch_size,
                 })
                 plan.units.append(Unit(bench, card, setting, shard, len(shards) > 1, key, base))
     return plan
-
-
-def _task_key(bench: Benchmark, spec: TaskSpec) -> dict:
-    """The task options in a unit's key. super-resolution keeps the key name it always had,
-    so stored results of earlier versions stay valid."""
-    opts = spec.unit_options(bench.options)
-    if set(opts) == {"degradation"}:
-        return {"degradation": opts["degradation"]}
-    return {"degradation": {}, **({"task_options": opts} if opts else {})}
 
 
 def weights_hashes(card: MethodCard, setting: dict) -> list[str | None]:

@@ -48,9 +48,6 @@ class Metric:
         """Summary figures over a unit's items (e.g. per-group gaps); None: the report's mean and CI."""
         return None
 
-    #: per-item reasons for NaN values of the last call (None where a value was measured)
-    item_reasons: list[str | None] = []
-
     def state(self) -> dict[str, Any]:
         """A distribution metric's accumulated state, mergeable across shards (numpy arrays)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep mergeable state")
@@ -84,6 +81,8 @@ class Metric:
     # -- state -------------------------------------------------------------------------------
     def reset(self) -> None:
         self._per_item: list[torch.Tensor] = []
+        #: per-item reasons for NaN values of the last call (None where a value was measured)
+        self.item_reasons: list[str | None] = []
 
     def update(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> None:
         """Accumulate a batch."""
