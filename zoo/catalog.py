@@ -42,7 +42,9 @@ __all__ = ["MethodCard", "WeightsRef", "cards", "get_card", "list_methods", "par
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings", "options"}
-REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting", "part", "optional"}
+REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting", "part", "optional",
+              "size", "provenance", "source_sha256", "sha256_prefix"}
+HEXPREFIX = re.compile(r"^[0-9a-f]{6,63}$")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,18 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
     sha = raw.get("sha256")
     if sha is not None and not (isinstance(sha, str) and HEX64.match(sha)):
         raise _fail(f"{where}.sha256", f"must be 64 lowercase hex digits or null, got {sha!r}")
+    src_sha = raw.get("source_sha256")
+    if src_sha is not None and not (isinstance(src_sha, str) and HEX64.match(src_sha)):
+        raise _fail(f"{where}.source_sha256", f"must be 64 lowercase hex digits or null, got {src_sha!r}")
+    prefix = raw.get("sha256_prefix")
+    if prefix is not None and not (isinstance(prefix, str) and HEXPREFIX.match(prefix)):
+        raise _fail(f"{where}.sha256_prefix", f"must be 6 to 63 lowercase hex digits, got {prefix!r}")
+    size = raw.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+        raise _fail(f"{where}.size", f"must be the file's size in bytes (a positive integer), got {size!r}")
+    prov = raw.get("provenance")
+    if prov is not None and not (isinstance(prov, str) and prov.strip()):
+        raise _fail(f"{where}.provenance", "must say in words which independent records agree on the hash")
     if raw.get("hub"):
         if not isinstance(raw["hub"], str) or raw["hub"].count("/") != 1:
             raise _fail(f"{where}.hub", f"must be 'owner/repo', got {raw['hub']!r}")
@@ -138,10 +152,15 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
         raise _fail(f"{where}.part", f"must be a part name such as generator or encoder, got {part!r}")
     if not isinstance(raw.get("optional", False), bool):
         raise _fail(f"{where}.optional", f"must be true or false, got {raw.get('optional')!r}")
-    return WeightsRef(
+    ref = WeightsRef(
         hub=raw.get("hub"), file=raw.get("file"), revision=raw.get("revision"), bundled=raw.get("bundled"),
         sha256=sha, source=raw.get("source"), setting=dict(setting), part=part, optional=bool(raw.get("optional", False)),
+        size=size, provenance=prov, source_sha256=src_sha, sha256_prefix=prefix,
     )
+    expected = ref.expected_source_sha256
+    if prefix and expected and not expected.startswith(prefix):
+        raise _fail(f"{where}.sha256_prefix", f"{prefix!r} disagrees with the pinned sha256 {expected}; one of them is wrong")
+    return ref
 
 
 def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
@@ -209,15 +228,46 @@ def cards() -> dict[str, MethodCard]:
     path = registry_path()
     data = _read_yaml(str(path), path.stat().st_mtime)
     out: dict[str, MethodCard] = {}
+    mirrors = data.get("mirrors") or {}
+    if not isinstance(mirrors, dict):
+        raise CatalogError(f"{path}: `mirrors:` must map method ids to lists of Hub copies (written by `zoo mirror`)")
     for mid, raw in (data.get("methods") or {}).items():
-        out[mid] = parse_entry(mid, raw, path.name)
+        out[mid] = parse_entry(mid, with_mirrors(mid, raw, mirrors.get(mid), path.name), path.name)
     for mid, entry in registry().items["catalog"].items():
         if mid in out:
             raise CatalogError(
                 f"catalog id {mid!r} is defined in {out[mid].origin} and by plugin {entry.plugin!r}; rename one"
             )
-        out[mid] = parse_entry(mid, entry.obj, f"plugin {entry.plugin}")
+        out[mid] = parse_entry(mid, with_mirrors(mid, entry.obj, mirrors.get(mid), path.name), f"plugin {entry.plugin}")
     return out
+
+
+MIRROR_FIELDS = ("hub", "file", "revision", "sha256", "source_sha256")
+
+
+def with_mirrors(method_id: str, raw: Any, copies: Any, origin: str) -> Any:
+    """``raw`` with the Hub copies ``zoo mirror`` recorded (registry.yaml ``mirrors:``) filled into its refs.
+
+    Each copy names the ref it replaces by ``part`` and ``setting`` (as the ref does) and
+    carries ``hub``, ``file``, ``revision``, ``sha256`` (of the converted file) and
+    ``source_sha256`` (of the official file it was converted from).
+    """
+    if not copies or not isinstance(raw, dict) or not raw.get("weights"):
+        return raw
+    where = f"{origin}: mirrors.{method_id}"
+    if not isinstance(copies, list):
+        raise CatalogError(f"{where}: must be a list of Hub copies")
+    weights = raw["weights"]
+    refs = [dict(r) for r in (weights if isinstance(weights, list) else [weights])]
+    for i, copy in enumerate(copies):
+        if not isinstance(copy, dict) or set(copy) - {*MIRROR_FIELDS, "part", "setting"}:
+            raise CatalogError(f"{where}[{i}]: a mapping of part, setting and {', '.join(MIRROR_FIELDS)}")
+        match = [r for r in refs if r.get("part") == copy.get("part") and (r.get("setting") or {}) == (copy.get("setting") or {})]
+        if len(match) != 1:
+            raise CatalogError(f"{where}[{i}]: matches no weight ref of the entry (part {copy.get('part')!r}, "
+                               f"setting {copy.get('setting')!r}); remove it or re-run `zoo mirror {method_id}`")
+        match[0].update({k: copy[k] for k in MIRROR_FIELDS if copy.get(k) is not None})
+    return {**raw, "weights": refs if isinstance(weights, list) else refs[0]}
 
 
 def get_card(method_id: str) -> MethodCard:

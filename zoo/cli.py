@@ -16,7 +16,7 @@ from typing import Any
 from zoo.errors import WeightsError, ZooError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
-CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare")
+CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "mirror")
 
 
 def _print_json(obj: Any) -> None:
@@ -40,11 +40,54 @@ def cmd_list(a) -> int:
     from zoo.weights import availability
 
     cards = list_methods(task=a.task, pattern=a.pattern, available=a.available)
+    if getattr(a, "provenance", False):
+        return _list_provenance(cards, a.json)
     if a.json:
         _print_json([{**c.to_dict(), "availability": availability(c.weights)} for c in cards])
         return 0
     for c in cards:
         print(f"{c.id:40s} {c.task:18s} {availability(c.weights):14s} {c.paper or ''}")
+    return 0
+
+
+def provenance_rows(cards) -> list[dict[str, Any]]:
+    """One row per card: official source, licence, weakest hash status of its files, Hub mirror, local copy."""
+    from zoo.licences import is_non_commercial
+    from zoo.sources import hash_status, parse_source, verification_of, weakest
+
+    rows = []
+    for c in cards:
+        refs = list(c.weights)
+        links = [parse_source(r.source) for r in refs]
+        kinds = sorted({"bundled" if r.bundled else lk.kind if lk.kind != "manual" else f"manual ({lk.host})"
+                        for r, lk in zip(refs, links)})
+        statuses = [hash_status(r) for r in refs]
+        rows.append({
+            "id": c.id, "task": c.task, "license": c.license, "non_commercial": is_non_commercial(c.license),
+            "hash_status": weakest(statuses) if refs else "-", "files": len(refs),
+            "source": ", ".join(kinds) if refs else "-",
+            "hub_mirror": ", ".join(sorted({r.hub for r in refs if r.hub})) or "-",
+            "local": ", ".join(sorted({v for r in refs if (v := verification_of(r))})) or "-",
+            "sources": [r.source for r in refs], "provenance": sorted({r.provenance for r in refs if r.provenance}),
+        })
+    return rows
+
+
+def _list_provenance(cards, as_json: bool) -> int:
+    from collections import Counter
+
+    rows = provenance_rows(cards)
+    counts = Counter(r["hash_status"] for r in rows)
+    if as_json:
+        _print_json({"methods": rows, "counts": dict(counts)})
+        return 0
+    print(f"{'id':40s} {'hash':16s} {'source':22s} {'hub mirror':28s} {'local':8s} licence")
+    for r in rows:
+        lic = (r["license"] or "") + ("  [NON-COMMERCIAL]" if r["non_commercial"] else "")
+        print(f"{r['id']:40s} {r['hash_status']:16s} {r['source'][:22]:22s} {r['hub_mirror'][:28]:28s} {r['local'][:8]:8s} {lic}")
+    order = ["published-pinned", "prefix-only", "unverified", "none", "bundled", "-"]
+    print("\n" + ", ".join(f"{counts[k]} {k if k != '-' else 'without weights'}" for k in order if counts[k])
+          + f" ({len(rows)} methods)", file=sys.stderr)
     return 0
 
 
@@ -56,12 +99,63 @@ def cmd_info(a) -> int:
     d = card.to_dict()
     d["available"] = all(is_available(r) for r in card.weights)
     d["local_files"] = [str(local_path(r)) if local_path(r) else None for r in card.weights]
+    d.update(_info_provenance(card))
     if a.json:
         _print_json(d)
     else:
         for k, v in d.items():
             print(f"{k}: {v}")
     return 0
+
+
+def _info_provenance(card) -> dict[str, Any]:
+    from zoo.licences import is_non_commercial, licence_label
+    from zoo.sources import hash_status, parse_source, verification_of
+
+    return {"license": licence_label(card.license), "non_commercial": is_non_commercial(card.license),
+            "weights_provenance": [{"part": r.part, "setting": r.setting or None, "source": parse_source(r.source).url,
+                                    "source_kind": parse_source(r.source).kind, "hash_status": hash_status(r),
+                                    "sha256": r.expected_source_sha256, "sha256_prefix": r.sha256_prefix,
+                                    "size": r.size, "provenance": r.provenance, "local_copy": verification_of(r)}
+                                   for r in card.weights]}
+
+
+def _fetch_from_source(method_ids: list[str], a) -> int:
+    """``zoo fetch --from-source``: official files, verified, into the cache ``zoo.load`` reads."""
+    from zoo.catalog import get_card
+    from zoo.sources import TOFU, fetch_from_source, parse_source
+
+    if a.file and len(method_ids) != 1:
+        raise ZooError("zoo fetch --file FILE: name exactly one method id")
+    status = EXIT_OK
+    for mid in method_ids:
+        card = get_card(mid)
+        refs = [r for r in card.weights if not r.bundled]
+        if a.file:
+            name = Path(a.file).name
+            refs = [r for r in refs if parse_source(r.source).file_name == name] or (refs if len(refs) == 1 else [])
+            if not refs:
+                raise ZooError(f"zoo fetch {mid} --file {a.file}: the file name matches none of the entry's official "
+                               f"files ({', '.join(str(parse_source(r.source).file_name) for r in card.weights)})")
+        if not refs:
+            print(f"{mid}: no weights to fetch" + (" (bundled in its plugin)" if card.weights else ""), file=sys.stderr)
+        for ref in refs:
+            link = parse_source(ref.source)
+            url = f"{a.source_base.rstrip('/')}/{link.file_name}" if a.source_base and link.file_name else None
+            try:
+                got = fetch_from_source(ref, mid, trust_on_first_use=a.trust_on_first_use, url=url, file=a.file)
+            except ZooError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                status = EXIT_WEIGHTS
+                continue
+            how = {"sha256": "sha256 verified", "prefix": f"sha256 prefix {ref.sha256_prefix} verified",
+                   TOFU: "UNVERIFIED (trust on first use)"}[got.verification]
+            print(f"{mid}: {got.path} ({how}{'' if got.downloaded else ', already cached'})")
+            if got.verification == TOFU:
+                print(f"  no published hash was checked. To pin this file, add to the entry's weights"
+                      f"{' (part ' + ref.part + ')' if ref.part else ''}:\n  sha256: {got.sha256}\n  size: {got.size}\n"
+                      f"  (and `provenance:` once two independent public records agree on it)", file=sys.stderr)
+    return status
 
 
 def _fetch_refs(method_ids: list[str], pin: bool) -> int:
@@ -76,8 +170,12 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
             print(f"{mid}: no weights needed", file=sys.stderr)
         for ref in card.weights:
             if ref.unmirrored:
-                print(f"error: {mid}: no Hugging Face Hub mirror is pinned for {ref.source}; download it from there "
-                      f"and pass it with --weights", file=sys.stderr)
+                from zoo.sources import parse_source
+
+                direct = parse_source(ref.source).kind == "direct"
+                print(f"error: {mid}: no Hugging Face Hub mirror is pinned for {ref.source}; "
+                      + (f"`zoo fetch {mid} --from-source` gets the official file, or " if direct else "")
+                      + "download it from there and pass it with --weights", file=sys.stderr)
                 status = EXIT_WEIGHTS
                 continue
             try:
@@ -124,6 +222,10 @@ def cmd_fetch(a) -> int:
         datasets += [b.dataset["name"] for b in spec.benchmarks]
     if not ids and not datasets:
         raise ZooError("zoo fetch: name method ids, --dataset NAME or --suite SUITE")
+    if a.from_source or a.file:
+        return _fetch_from_source(list(dict.fromkeys(ids)), a)
+    if a.trust_on_first_use or a.source_base:
+        raise ZooError("--trust-on-first-use and --source-base go with --from-source")
     status = _fetch_refs(list(dict.fromkeys(ids)), a.pin) if ids else EXIT_OK
     return max(status, _fetch_datasets(list(dict.fromkeys(datasets))))
 
@@ -230,10 +332,13 @@ def cmd_bench(a) -> int:
     from zoo.harness.runner import run_suite
 
     run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
-                    progress=not a.no_progress, executor=a.executor, workers=a.workers)
+                    progress=not a.no_progress, executor=a.executor, workers=a.workers, licence=a.licence)
     _print_leaderboard(run)
+    left_out = run.meta.get("licence_filter", {}).get("left_out", [])
+    if left_out:
+        print(f"--licence {a.licence}: left out {len(left_out)} non-commercial method(s): {', '.join(left_out)}", file=sys.stderr)
     if a.against:
-        return _gate(run.results, a.against, a.tolerance, subset=bool(a.method))
+        return _gate(run.results, a.against, a.tolerance, subset=bool(a.method) or bool(left_out))
     return EXIT_OK
 
 
@@ -255,6 +360,21 @@ def cmd_compare(a) -> int:
     return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset)
 
 
+def cmd_mirror(a) -> int:
+    from zoo.mirror import mirror
+
+    done = mirror(a.ids, a.to, dry_run=a.dry_run, out=a.out, trust_on_first_use=a.trust_on_first_use,
+                  source_base=a.source_base, registry=Path(a.registry) if a.registry else None,
+                  log=lambda m: print(m, file=sys.stderr))
+    for s in done:
+        verb = "staged (dry run, nothing uploaded)" if a.dry_run else "uploaded and recorded in registry.yaml"
+        print(f"{s.method_id}: {s.repo_id} {verb}: {s.folder if a.dry_run else ''}".rstrip())
+        for c in s.copies:
+            print(f"  {c['file']}: sha256 {c['sha256']} (from source sha256 {c['source_sha256']})"
+                  + (f" revision {c['revision']}" if c.get("revision") else ""))
+    return EXIT_WEIGHTS if any(s.skipped for s in done) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="imagezoo: model zoo and benchmark harness for neural image processing")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -263,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--task")
     s.add_argument("--pattern", help="glob on the method id")
     s.add_argument("--available", action="store_true", help="only methods whose weights are local")
+    s.add_argument("--provenance", action="store_true",
+                   help="official source, licence, hash status (published-pinned / prefix-only / unverified / none), Hub mirror")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_list)
 
@@ -277,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", action="append", help="fetch a catalog Hub dataset (repeatable)")
     s.add_argument("--include-path", action="append", default=[])
     s.add_argument("--pin", action="store_true", help="resolve the current commit and print revision + sha256 to pin")
+    s.add_argument("--from-source", action="store_true",
+                   help="download the official file (direct links), verify its published hash, file it in the cache")
+    s.add_argument("--trust-on-first-use", action="store_true",
+                   help="with --from-source: accept a file no published hash covers (recorded as unverified)")
+    s.add_argument("--source-base", help="with --from-source: fetch the official file names from this URL "
+                   "(an internal mirror); the pinned hashes still apply")
+    s.add_argument("--file", help="file a copy downloaded by hand (Google Drive, Dropbox) after verifying it")
     s.set_defaults(fn=cmd_fetch)
 
     s = sub.add_parser("convert", help="official checkpoint -> safetensors + catalog fields")
@@ -316,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
     s.add_argument("--workers", type=int, help="CPUs for the ray executor (default: all)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--licence", "--license", dest="licence", choices=["any", "commercial"], default="any",
+                   help="commercial: leave out methods whose weights are for non-commercial use only")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("report", help="print a run's leaderboard")
@@ -328,6 +459,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.set_defaults(fn=cmd_compare)
+    s = sub.add_parser("mirror", help="maintainers: official files -> verified safetensors Hub repos (+ registry.yaml)")
+    s.add_argument("ids", nargs="+")
+    s.add_argument("--to", required=True, help="Hugging Face user or organisation: repos are OWNER/<method id>")
+    s.add_argument("--dry-run", action="store_true", help="write the folder that would be uploaded; upload nothing")
+    s.add_argument("--out", help="with --dry-run: parent folder of the staged repos (default mirrors/)")
+    s.add_argument("--trust-on-first-use", action="store_true", help="mirror files no published hash covers")
+    s.add_argument("--source-base", help="fetch the official file names from this URL (an internal mirror)")
+    s.add_argument("--registry", help="registry.yaml to record the mirrors in (default: the package's)")
+    s.set_defaults(fn=cmd_mirror)
     _add_plugin_commands(sub)
     return p
 

@@ -12,6 +12,20 @@ from zoo.tasks import Method
 from zoo.weights import load_state_dict, resolve
 
 
+def weights_provenance(ref, path) -> dict[str, Any]:
+    """What a loaded catalog file was and how it was checked (goes to meta.json and marks results)."""
+    from zoo.sources import cached_source, hash_status
+
+    got = cached_source(ref)
+    from_source = got is not None and got[0] == path
+    verification = ("bundled" if ref.bundled else (got[1].get("verification") if from_source else "sha256"))
+    if from_source and ref.expected_source_sha256:
+        verification = "sha256"
+    return {"part": ref.part, "file": str(path), "sha256": (got[1].get("sha256") if from_source else ref.sha256),
+            "hash_status": hash_status(ref), "verification": verification,
+            "origin": "source" if from_source else "bundled" if ref.bundled else "hub"}
+
+
 def check_options(card: MethodCard, factory: Any, options: dict[str, Any], own_weights: bool = False) -> None:
     """Refuse an operating point the card does not allow, with one :class:`OptionsError`.
 
@@ -78,6 +92,8 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
     card = get_card(method_id)
     local = weights if isinstance(weights, dict) else ({} if weights is None else {None: weights})
     method = build(card, own_weights=None in local or (bool(local) and set(local) >= set(card.parts)), **options)
+    #: one record per catalog file loaded: part, sha256, hash status, how the local copy was verified
+    method.weights_provenance = []
     if local and card.parts and None in local:
         raise ZooError(f"{method_id}: this method has weight parts {card.parts}; pass weights={{part: path}} "
                        f"(CLI: --weights PART=FILE)")
@@ -98,7 +114,8 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
             loaded.add(ref.part)
             continue
         try:
-            state = load_state_dict(resolve(ref, method_id, download=download))
+            path = resolve(ref, method_id, download=download)
+            state = load_state_dict(path)
         except WeightsError:
             if ref.optional:
                 method.missing_parts.add(ref.part or "weights")
@@ -108,6 +125,7 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
             method.load_weights(state)
         else:
             method.load_weights(state, part=ref.part)
+        method.weights_provenance.append(weights_provenance(ref, path))
     for part in set(local) - loaded:  # parts the operating point does not need, given anyway (a two-way pair's other direction)
         method.load_weights(load_state_dict(local[part]), part=part)
     return method.to(device).eval()

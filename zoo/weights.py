@@ -41,6 +41,14 @@ class WeightsRef:
     setting: dict = field(default_factory=dict)
     part: str | None = None
     optional: bool = False
+    #: bytes of the official file at ``source`` (checked on download when known)
+    size: int | None = None
+    #: where the pinned hash comes from (which kinds of independent public records agree)
+    provenance: str | None = None
+    #: sha256 of the official file at ``source`` when the Hub file is a different (converted) file
+    source_sha256: str | None = None
+    #: leading hex digits of the official file's sha256 carried in its name (torch.hub convention)
+    sha256_prefix: str | None = None
 
     @property
     def label(self) -> str:
@@ -53,6 +61,25 @@ class WeightsRef:
         """Only the official URL is known: no Hugging Face Hub copy is pinned yet."""
         return not self.hub and not self.bundled
 
+    @property
+    def expected_source_sha256(self) -> str | None:
+        """The pinned sha256 of the official file at ``source``.
+
+        ``source_sha256`` when the entry names it; otherwise ``sha256`` when that hash is the
+        official file's own: an entry without a Hub copy, or a Hub copy of the same file (same
+        file name as the source URL's last segment).
+        """
+        if self.source_sha256:
+            return self.source_sha256
+        if self.bundled or not self.sha256:
+            return None
+        if self.unmirrored:
+            return self.sha256
+        from zoo.sources import parse_source
+
+        url = parse_source(self.source).url
+        same = url and self.file and url.rsplit("/", 1)[-1].split("?")[0] == self.file.rsplit("/", 1)[-1]
+        return self.sha256 if same else None
 
 
 
@@ -125,12 +152,13 @@ def local_path(ref: WeightsRef) -> Path | None:
     if ref.bundled:
         p = _bundled_path(ref)
         return p if p.exists() else None
-    if ref.unmirrored or ref.revision is None:
-        return None
-    from huggingface_hub import try_to_load_from_cache
+    found = _hub_cached(ref)
+    if found is not None:
+        return found
+    from zoo.sources import cached_source
 
-    found = try_to_load_from_cache(ref.hub, ref.file, cache_dir=hub_cache_dir(), revision=ref.revision)
-    return Path(found) if isinstance(found, str) else None
+    got = cached_source(ref)  # fetched from the official source (`zoo fetch --from-source`)
+    return got[0] if got else None
 
 
 def is_available(ref: WeightsRef) -> bool:
@@ -193,6 +221,16 @@ def verify(path: Path, ref: WeightsRef, method_id: str) -> None:
         )
 
 
+def _hub_cached(ref: WeightsRef) -> Path | None:
+    """The file in the Hub cache at the pinned revision (never downloads)."""
+    if ref.unmirrored or ref.bundled or ref.revision is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(ref.hub, ref.file, cache_dir=hub_cache_dir(), revision=ref.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
 def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
     """Return a verified local path for ``ref``, downloading it from the Hub if allowed."""
     if ref.bundled:
@@ -201,12 +239,14 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
             raise WeightsError(f"{method_id}: bundled weights {ref.bundled!r} are missing from the installed package")
         verify(path, ref, method_id)
         return path
+    from zoo.sources import missing_source_message, verified_source
+
+    if _hub_cached(ref) is None or ref.sha256 is None:
+        fetched = verified_source(ref, method_id)  # a copy from the official source, checked again
+        if fetched is not None:
+            return fetched
     if ref.unmirrored:
-        raise WeightsError(
-            f"{method_id}: no Hugging Face Hub copy of these weights is pinned in the catalog yet; the official "
-            f"file is {ref.source}. Download it, check it, and pass it with `--weights FILE` (zoo run / "
-            f"zoo.load(..., weights=FILE)), or add a `hub:` mirror with its revision and sha256 to the entry."
-        )
+        raise WeightsError(missing_source_message(ref, method_id))
     if ref.sha256 is None:
         verify(Path(ref.file), ref, method_id)  # raises the "pin it" message before any download
     if ref.revision is None:
@@ -232,7 +272,9 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
         raise WeightsError(
             f"{method_id}: weights file {ref.file} from {ref.hub} (revision {ref.revision[:12]}) is not in the "
             f"local Hub cache and {why}. Run `zoo fetch {method_id}` where the Hugging Face Hub is reachable "
-            f"(or copy that Hub cache to HF_HUB_CACHE)."
+            f"(or copy that Hub cache to HF_HUB_CACHE)"
+            + (f", or `zoo fetch {method_id} --from-source` to get the official file from {ref.source}" if ref.source else "")
+            + "."
         ) from exc
     except Exception as exc:
         raise WeightsError(

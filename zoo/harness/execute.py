@@ -221,7 +221,20 @@ def run_unit(ctx: UnitContext) -> UnitResult:
     rows.append(row(base, metric="params", value=float(sum(p.numel() for p in method.parameters())), fingerprint="count"))
     if times:
         rows.append(row(base, metric="peak_mem_mb", value=mem.mb, fingerprint=mem.fingerprint))
-    return UnitResult(pd.DataFrame(rows), states)
+    return UnitResult(mark_unverified(pd.DataFrame(rows), method), states)
+
+
+def mark_unverified(df: pd.DataFrame, method: Any) -> pd.DataFrame:
+    """Note on every measured row that the method ran on weights fetched with --trust-on-first-use."""
+    tofu = [w for w in getattr(method, "weights_provenance", []) if w.get("verification") == "trust-on-first-use"]
+    if tofu and len(df):
+        note = "unverified weights: " + ", ".join(
+            f"{w['part'] + ' ' if w.get('part') else ''}sha256 {str(w.get('sha256'))[:16]}… fetched with --trust-on-first-use"
+            for w in tofu)
+        ok = (df["status"] == "ok") & (df["error"] == "")
+        df.loc[ok, "error"] = note
+        df.loc[(df["status"] == "ok") & (df["error"] != note) & ~df["error"].str.contains("unverified weights"), "error"] += "; " + note
+    return df
 
 
 def _aggregates(m: Metric) -> bool:

@@ -80,7 +80,8 @@ class Runner:
             for unit in p.units:
                 c = unit.card
                 self.meta["methods"].setdefault(c.id, {"weights_sha256": [r.sha256 for r in c.weights_for(unit.setting)],
-                                                       "origin": c.origin, "license": c.license, "paper": c.paper})
+                                                       "origin": c.origin, "license": c.license, "paper": c.paper,
+                                                       **weights_meta(c, unit.setting)})
         return plans
 
     def context(self, plan: BenchPlan, unit: Unit) -> UnitContext:
@@ -182,13 +183,47 @@ class Runner:
                 write_image(folder / f"_reference--{safe_name(i)}.png", s.reference)
 
 
+def weights_meta(card, setting: dict) -> dict:
+    """meta.json's per-method licence flag and weights provenance (hash status, local verification)."""
+    from zoo.licences import is_non_commercial
+    from zoo.sources import hash_status, verification_of
+
+    return {"non_commercial": is_non_commercial(card.license),
+            "weights": [{"part": r.part, "sha256": r.sha256, "source": r.source, "hash_status": hash_status(r),
+                         "provenance": r.provenance, "local_copy": verification_of(r)} for r in card.weights_for(setting)]}
+
+
+def licence_split(spec, methods: list[str] | None, licence: str) -> tuple[list[str] | None, list[str]]:
+    """(methods to run, methods left out) for ``--licence``: ``commercial`` drops non-commercial methods."""
+    from zoo.catalog import get_card
+    from zoo.licences import LICENCE_FILTERS, is_non_commercial
+
+    if licence not in LICENCE_FILTERS:
+        from zoo.errors import ZooError
+
+        raise ZooError(f"--licence {licence!r}: allowed values are {', '.join(LICENCE_FILTERS)}")
+    if licence == "any":
+        return methods, []
+    ids = list(dict.fromkeys(m.id for b in spec.benchmarks for m in b.methods))
+    ids = [i for i in ids if not methods or i in methods]
+    left_out = [i for i in ids if is_non_commercial(get_card(i).license)]
+    if ids and len(left_out) == len(ids):
+        from zoo.errors import ZooError
+
+        raise ZooError(f"--licence commercial leaves no method to run: {', '.join(left_out)} are non-commercial only")
+    return [i for i in ids if i not in left_out], left_out
+
+
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
-              run_id: str | None = None, executor: str = "local", workers: int | None = None) -> Run:
+              run_id: str | None = None, executor: str = "local", workers: int | None = None,
+              licence: str = "any") -> Run:
     """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
 
     ``executor="ray"`` runs the units that are not in the result store as Ray tasks
     (``workers`` CPUs, default all); each finished unit is persisted as it arrives.
+    ``licence="commercial"`` leaves out methods whose weights are for non-commercial use only
+    (recorded in ``meta.json`` as ``licence_filter``).
     """
     from zoo.harness.meta import run_meta
 
@@ -196,6 +231,9 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     out_path = Path(out) if out else Path("runs") / spec.name
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
                     executor=executor, workers=workers)
+    methods, left_out = licence_split(spec, methods, licence)
+    if licence != "any":
+        runner.meta["licence_filter"] = {"licence": licence, "left_out": left_out}
     t0 = time.perf_counter()
     results = runner.run(only_methods=methods)
     runner.timing["run_s"] = time.perf_counter() - t0

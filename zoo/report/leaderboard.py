@@ -198,4 +198,25 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                 lines.append("")
     for title, table in extra_sections:
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".3f") if len(table) else "(not enough points)", ""]
+    lines += _licence_lines(meta)
     return "\n".join(lines)
+
+
+def _licence_lines(meta: dict) -> list[str]:
+    """Non-commercial weights, unverified weights and methods left out by ``--licence``."""
+    methods = meta.get("methods", {})
+    nc = [f"- `{m}`: {info.get('license')}" for m, info in sorted(methods.items()) if info.get("non_commercial")]
+    tofu = [f"- `{m}`: weights fetched with --trust-on-first-use (no published hash checked)"
+            for m, info in sorted(methods.items())
+            if any(w.get("local_copy") == "trust-on-first-use" for w in info.get("weights", []))]
+    left = (meta.get("licence_filter") or {}).get("left_out") or []
+    out: list[str] = []
+    if nc or left:
+        out += ["## Licences", ""]
+        if nc:
+            out += ["Weights for non-commercial use only:", "", *nc, ""]
+        if left:
+            out += [f"Left out by --licence {meta['licence_filter']['licence']}: " + ", ".join(f"`{m}`" for m in left), ""]
+    if tofu:
+        out += ["## Unverified weights", "", *tofu, ""]
+    return out

@@ -4,6 +4,7 @@ small codec trained here. Operating points are settings, so one id yields an RD 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 Q = [{"quality": q} for q in (10, 30, 50, 75, 90)]
@@ -45,6 +46,14 @@ QUALITIES = {
 }
 
 
+def hash_prefix(file_name: str) -> str:
+    """The sha256 prefix in a CompressAI file name (``…-prior-1-446d5c7f.pth.tar`` -> ``446d5c7f``)."""
+    match = re.search(r"-([0-9a-f]{8,})\.pth(\.tar)?$", file_name)
+    if not match:
+        raise ValueError(f"CompressAI file name {file_name!r} carries no sha256 prefix")
+    return match.group(1)
+
+
 def _compressai_entries() -> dict[str, dict]:
     """One entry per (architecture, metric) with CompressAI's published files as per-quality refs.
 
@@ -52,7 +61,9 @@ def _compressai_entries() -> dict[str, dict]:
     into ``compressai_models.json`` so that listing the catalog does not import
     CompressAI; a test keeps the two equal). The 8 hex digits in each name are the start
     of the file's sha256 (torch.hub's convention). No Hugging Face Hub mirror of these
-    files could be confirmed from here, so the refs carry only ``source``.
+    files could be confirmed from here, so the refs carry ``source`` and the name's hash
+    prefix (``sha256_prefix``), which ``zoo fetch --from-source`` checks. No full sha256 is
+    pinned: only one public record of one file's full hash was found (two are required).
     """
     table = json.loads((Path(__file__).parent / "compressai_models.json").read_text())
     out = {}
@@ -62,7 +73,8 @@ def _compressai_entries() -> dict[str, dict]:
             out[f"{arch}-{metric}.vimeo90k"] = {
                 "task": "compression", "factory": "compressai", "params": {"arch": arch, "metric": metric},
                 "settings": [{"quality": q} for q in qualities],
-                "weights": [{"setting": {"quality": q}, "source": f"{table['root_url']}/{files[str(q)]}"} for q in qualities],
+                "weights": [{"setting": {"quality": q}, "source": f"{table['root_url']}/{files[str(q)]}",
+                             "sha256_prefix": hash_prefix(files[str(q)])} for q in qualities],
                 "license": "BSD-3-Clause-Clear (CompressAI)", "paper": paper,
                 "description": f"{what}; CompressAI's model trained on Vimeo-90k for {metric}",
             }

@@ -39,6 +39,9 @@ ENTRIES: dict[str, dict] = {
         "weights": {
             "source": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
             "sha256": "dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
+            "sha256_prefix": "dcbb9e9d", "size": 574673361,
+            "provenance": "published: torch.hub's file-name prefix, independent download manifests (sha256 and size) and "
+                          "torch download logs (574,673,361 bytes) agree",
         },
         "license": "BSD-3-Clause (torchvision weights)", "paper": GATYS,
         "description": "Gatys optimisation on torchvision's ImageNet VGG-19 (average pooling, relu1_1..relu5_1 / relu4_2); "
