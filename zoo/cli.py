@@ -150,7 +150,7 @@ def _fetch_from_source(method_ids: list[str], a) -> int:
                 continue
             how = {"sha256": "sha256 verified", "prefix": f"sha256 prefix {ref.sha256_prefix} verified",
                    TOFU: "UNVERIFIED (trust on first use)"}[got.verification]
-            print(f"{mid}: {got.path} ({how}{'' if got.downloaded else ', already cached'})")
+            print(f"{mid}: {got.path} ({how}{', filed from ' + a.file if a.file else '' if got.downloaded else ', already cached'})")
             if got.verification == TOFU:
                 print(f"  no published hash was checked. To pin this file, add to the entry's weights"
                       f"{' (part ' + ref.part + ')' if ref.part else ''}:\n  sha256: {got.sha256}\n  size: {got.size}\n"

@@ -73,6 +73,9 @@ class SourceLink:
         if not self.url:
             return None
         name = urlparse(self.url).path.rsplit("/", 1)[-1]
+        if not name.lower().endswith(WEIGHT_SUFFIXES + ARCHIVES):  # a page link: the note names the file
+            named = re.search(r"[\w.+-]+(?:%s)\b" % "|".join(re.escape(x) for x in WEIGHT_SUFFIXES), self.note)
+            name = named.group(0) if named else name
         return name or None
 
 
@@ -150,10 +153,9 @@ def cached_source(ref: "WeightsRef", url: str | None = None) -> tuple[Path, dict
     copy fetched from an internal mirror, which is filed under the official URL too).
     """
     link = parse_source(ref.source)
-    key = link.url if link.kind in ("direct", "convert") else None
-    if key is None:
+    if link.url is None:
         return None
-    slot = _slot(key)
+    slot = _slot(link.url)
     try:
         record = json.loads((slot / "record.json").read_text())
     except (OSError, ValueError):
@@ -259,11 +261,12 @@ class Fetched:
     downloaded: bool
 
 
-def _download(url: str, dest: Path, expected_size: int | None) -> None:
+def _download(url: str, dest: Path, name: str) -> None:
+    # the size is checked after hashing (a wrong file is then named with both hashes), not by http_get
     from huggingface_hub.file_download import http_get
 
     with open(dest, "wb") as f:
-        http_get(url, f, expected_size=expected_size, displayed_filename=dest.name.split(".part")[0])
+        http_get(url, f, displayed_filename=name)
 
 
 def fetch_from_source(ref: "WeightsRef", method_id: str, *, trust_on_first_use: bool = False,
@@ -317,7 +320,7 @@ def fetch_from_source(ref: "WeightsRef", method_id: str, *, trust_on_first_use: 
             shutil.copyfile(file, tmp)
         else:
             try:
-                _download(source_url, tmp, ref.size)
+                _download(source_url, tmp, link.file_name or "weights")
             except Exception as exc:
                 raise WeightsError(f"{method_id}: could not download {source_url}: {type(exc).__name__}: {exc}. Check "
                                    f"the network, or download the file by hand and use --file FILE.") from exc
@@ -326,7 +329,7 @@ def fetch_from_source(ref: "WeightsRef", method_id: str, *, trust_on_first_use: 
         if expected and actual != expected:
             raise WeightsIntegrityError(
                 f"{method_id}: sha256 mismatch for {origin}: expected {expected} (pinned: {ref.provenance or 'catalog'}), "
-                f"got {actual} ({size} bytes). The file was refused and nothing was kept; check the URL, or report "
+                f"got {actual} ({size} bytes{f', pinned size {ref.size}' if ref.size else ''}). The file was refused and nothing was kept; check the URL, or report "
                 f"the changed file to the catalog maintainers."
             )
         if not expected and prefix and not actual.startswith(prefix):
@@ -338,7 +341,7 @@ def fetch_from_source(ref: "WeightsRef", method_id: str, *, trust_on_first_use: 
             raise WeightsIntegrityError(f"{method_id}: {origin} has {size} bytes, the catalog pins {ref.size}; refused, "
                                         f"nothing was kept.")
         verification = "sha256" if expected else "prefix" if prefix else TOFU
-        name = _safe_file_name(link.url)
+        name = _safe_file_name(link.url if file is None else f"/{link.file_name or Path(file).name}")
         final = slot / name
         os.replace(tmp, final)
         record = {"url": link.url, "fetched_from": origin, "file": name, "sha256": actual, "size": size,
