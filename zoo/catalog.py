@@ -10,8 +10,13 @@ Schema (one entry per method id, ``family-variant.training-data``)::
                                     # then `source:` is required and `zoo load` explains the way)
       file: model.safetensors       # hub only
       revision: <40-hex commit>     # hub only, pinned
-      sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses
-      source: <official URL>
+      sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses (the official file's hash when
+                                    # there is no Hub copy, or the Hub copy is the same file)
+      source: <official URL>        # `zoo fetch ID --from-source` downloads it when it is a direct link
+      size: <bytes>                 # the official file's size, checked with the hash
+      provenance: <text>            # which independent public records agree on the pinned hash
+      source_sha256: <64-hex>       # the official file's hash when the Hub copy is a converted file
+      sha256_prefix: <hex>          # leading sha256 digits carried in the official file name (CompressAI)
       part: generator               # multi-part methods: which part this file is (load_weights(state, part))
       optional: false               # true: the method runs without it (reported in method.missing_parts)
     license: Apache-2.0

@@ -133,4 +133,11 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
 
 
 def weights_hashes(card: MethodCard, setting: dict) -> list[str | None]:
-    return [r.sha256 for r in card.weights_for(setting)]
+    """The pinned sha256 of each file; for an unpinned file fetched on trust, the hash recorded at fetch time."""
+    from zoo.sources import cached_source
+
+    out = []
+    for r in card.weights_for(setting):
+        got = None if r.sha256 or r.bundled else cached_source(r)
+        out.append(r.sha256 or (got[1].get("sha256") if got else None))
+    return out

@@ -150,8 +150,8 @@ def test_edsr_mean_shift_matches_official_constants():
 def test_catalog_entries_without_a_hub_mirror_say_where_the_official_file_is():
     with pytest.raises(WeightsError, match=r"edsr_x4-4f62e9ef\.pt.*--weights"):
         zoo.load("edsr.div2k", scale=4)
-    with pytest.raises(WeightsError, match="pinned sha256"):
-        zoo.load("realesrgan-x4plus.df2k-ost")
+    with pytest.raises(WeightsError, match=r"zoo fetch realesrgan-x4plus\.df2k-ost.*--from-source"):
+        zoo.load("realesrgan-x4plus.df2k-ost")  # pinned now; offline with an empty cache, it names both ways to fetch
 
 
 def test_harness_reports_methods_without_weights_as_unavailable(tmp_path):
