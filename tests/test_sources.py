@@ -51,7 +51,10 @@ def server(tmp_path):
 @pytest.fixture
 def online(monkeypatch, tmp_path):
     """Downloads allowed (the session default is offline) and an empty private cache."""
+    from huggingface_hub import constants
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # read once when huggingface_hub is imported
     monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "zoo-cache"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
     return tmp_path / "zoo-cache"

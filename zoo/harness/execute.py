@@ -231,9 +231,8 @@ def mark_unverified(df: pd.DataFrame, method: Any) -> pd.DataFrame:
         note = "unverified weights: " + ", ".join(
             f"{w['part'] + ' ' if w.get('part') else ''}sha256 {str(w.get('sha256'))[:16]}… fetched with --trust-on-first-use"
             for w in tofu)
-        ok = (df["status"] == "ok") & (df["error"] == "")
-        df.loc[ok, "error"] = note
-        df.loc[(df["status"] == "ok") & (df["error"] != note) & ~df["error"].str.contains("unverified weights"), "error"] += "; " + note
+        ok = df["status"] == "ok"
+        df.loc[ok, "error"] = df.loc[ok, "error"].map(lambda e: f"{e}; {note}" if e else note)
     return df
 
 

@@ -186,11 +186,15 @@ class Runner:
 def weights_meta(card, setting: dict) -> dict:
     """meta.json's per-method licence flag and weights provenance (hash status, local verification)."""
     from zoo.licences import is_non_commercial
-    from zoo.sources import hash_status, verification_of
+    from zoo.sources import cached_source, hash_status, verification_of
 
-    return {"non_commercial": is_non_commercial(card.license),
-            "weights": [{"part": r.part, "sha256": r.sha256, "source": r.source, "hash_status": hash_status(r),
-                         "provenance": r.provenance, "local_copy": verification_of(r)} for r in card.weights_for(setting)]}
+    weights = []
+    for r in card.weights_for(setting):
+        got = cached_source(r)
+        weights.append({"part": r.part, "sha256": r.sha256, "source": r.source, "hash_status": hash_status(r),
+                        "provenance": r.provenance, "local_copy": verification_of(r),
+                        **({"local_copy_sha256": got[1].get("sha256")} if got else {})})
+    return {"non_commercial": is_non_commercial(card.license), "weights": weights}
 
 
 def licence_split(spec, methods: list[str] | None, licence: str) -> tuple[list[str] | None, list[str]]:
