@@ -22,6 +22,7 @@ import torch
 
 import zoo
 from zoo import plugins
+from zoo.catalog import cards
 from zoo.cli import main
 from zoo.errors import WeightsError, WeightsIntegrityError
 from zoo.sources import cached_source, fetch_from_source, hash_status, parse_source, sources_dir
@@ -295,3 +296,23 @@ def test_bench_licence_commercial_leaves_out_non_commercial_methods(tmp_path, ca
     assert meta["licence_filter"] == {"licence": "commercial", "left_out": ["pulse-sg2.ffhq-1024"]}
     assert "pulse-sg2.ffhq-1024" not in meta["methods"]
     assert "Left out by --licence commercial" in (tmp_path / "run" / "leaderboard.md").read_text()
+
+
+@pytest.mark.parametrize("card", cards().values(), ids=lambda c: c.id)
+def test_every_catalog_file_has_a_provenance_status_and_a_way_to_get_it(card):
+    """Every family's entries (SR, compression, translation, stylization, inversion, classifiers) carry the same fields."""
+    from zoo.sources import manual_steps, missing_source_message
+
+    for ref in card.weights:
+        status = hash_status(ref)
+        assert status in ("published-pinned", "prefix-only", "unverified", "none", "bundled")
+        if status == "published-pinned":
+            assert ref.provenance and ref.size, f"{card.id}: a published pin records its size and provenance"
+        link = parse_source(ref.source)
+        if ref.bundled:
+            continue
+        assert link.url, f"{card.id}: an official source URL is named"
+        msg = missing_source_message(ref, card.id) if link.kind == "direct" else manual_steps(ref, card.id)
+        assert card.id in msg and ("--from-source" in msg or "--weights" in msg)
+        if link.kind == "direct" and status == "none":
+            assert "--trust-on-first-use" in msg
