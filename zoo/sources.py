@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from zoo.cache import cached_sha256, offline, sha256_file, zoo_cache_dir
 from zoo.errors import WeightsError, WeightsIntegrityError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,8 +132,6 @@ def weakest(statuses: list[str]) -> str:
 # -- the cache ----------------------------------------------------------------------------------
 
 def sources_dir() -> Path:
-    from zoo.weights import zoo_cache_dir
-
     return zoo_cache_dir() / "sources"
 
 
@@ -172,8 +171,6 @@ def verified_source(ref: "WeightsRef", method_id: str) -> Path | None:
     Raises:
         WeightsIntegrityError: the bytes on disk differ from the pinned (or recorded) sha256.
     """
-    from zoo.weights import cached_sha256
-
     got = cached_source(ref)
     if got is None:
         return None
@@ -285,8 +282,6 @@ def fetch_from_source(ref: "WeightsRef", method_id: str, *, trust_on_first_use: 
             offline; the download failed.
         WeightsIntegrityError: the bytes do not match (both hashes named); nothing is kept.
     """
-    from zoo.weights import cached_sha256, offline, sha256_file
-
     link = parse_source(ref.source)
     if link.url is None or link.kind == "convert":
         raise WeightsError(manual_steps(ref, method_id))

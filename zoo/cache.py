@@ -1,0 +1,66 @@
+"""imagezoo's cache folder, the offline switch and sha256 of files (cached verdicts).
+
+Shared by :mod:`zoo.weights` (Hub and bundled files) and :mod:`zoo.sources` (official files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+_lock = threading.Lock()
+
+
+def zoo_cache_dir() -> Path:
+    """imagezoo's own cache (sha256 verdicts, metric reference statistics): ``ZOO_CACHE``."""
+    root = os.environ.get("ZOO_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "imagezoo"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hub_cache_dir() -> str | None:
+    return os.environ.get("HF_HUB_CACHE") or None
+
+
+def offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``ZOO_OFFLINE``) is set: only cached files are used."""
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "ZOO_OFFLINE"))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of ``path``, remembered by (realpath, inode, size, mtime_ns, ctime_ns) in the zoo cache.
+
+    ctime changes with every write and cannot be set back by a user, so bytes patched in
+    place (even with the mtime restored) are hashed again.
+    """
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    key = f"{real}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    db = zoo_cache_dir() / "sha256.json"
+    with _lock:
+        try:
+            table = json.loads(db.read_text())
+        except (OSError, ValueError):
+            table = {}
+        if key in table:
+            return table[key]
+        digest = sha256_file(Path(real))
+        table[key] = digest
+        tmp = db.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table))
+        os.replace(tmp, db)
+    return digest
