@@ -167,6 +167,20 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     return ((16.0 + _Y_WEIGHTS[0] * r + _Y_WEIGHTS[1] * g + _Y_WEIGHTS[2] * b) / 255.0).unsqueeze(-3)
 
 
+def rgb_to_y_u8(x: torch.Tensor) -> torch.Tensor:
+    """Luma exactly as MATLAB ``rgb2ycbcr`` returns it for a uint8 image, divided by 255.
+
+    The RGB values are first taken to the uint8 grid (as a saved image would be), and Y is
+    rounded to an integer in [16, 235]: MATLAB returns uint8 for uint8 input, and the
+    PSNR/SSIM tables of SR papers (SRCNN, VDSR, EDSR, RCAN ...) are computed on that Y.
+    Arithmetic is float64 so the rounding does not depend on float32 error.
+    """
+    q = to_uint8(x).to(torch.float64)
+    r, g, b = q.unbind(-3)
+    y = torch.floor(16.0 + (_Y_WEIGHTS[0] * r + _Y_WEIGHTS[1] * g + _Y_WEIGHTS[2] * b) / 255.0 + 0.5)
+    return (y / 255.0).to(x.dtype if x.is_floating_point() else torch.float32).unsqueeze(-3)
+
+
 def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
     """Full MATLAB ``rgb2ycbcr`` (BT.601, studio swing), all channels divided by 255."""
     r, g, b = x.unbind(-3)
