@@ -121,3 +121,99 @@ def test_different_variant_in_meta_and_leaderboard(tmp_path, monkeypatch):
     assert set(run.results.dataset) == {f"tiny@{variant['manifest_sha256'][:12]}"}
     board = (tmp_path / "run" / "leaderboard.md").read_text()
     assert "**different variant**" in board and "not comparable" in board
+
+
+def _reproduce_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.py"
+    spec = importlib.util.spec_from_file_location("reproduce", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _expected_bicubic_psnr_y(folder, scale):
+    """PSNR-Y of MATLAB bicubic down-up, computed with scikit-image's rgb2ycbcr + rounding."""
+    from skimage.color import rgb2ycbcr
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from zoo.datasets.degrade import bicubic_down, imresize
+    from zoo.images import read_image, to_uint8
+
+    vals = []
+    for f in sorted(folder.glob("*.png")):
+        lr, hr = bicubic_down(read_image(f), scale)
+        sr = imresize(lr, float(scale)).clamp(0, 1)
+        y = [np.round(rgb2ycbcr(to_uint8(t).permute(1, 2, 0).numpy())[..., 0])[scale:-scale, scale:-scale] for t in (sr, hr)]
+        vals.append(peak_signal_noise_ratio(y[1], y[0], data_range=255))
+    return float(np.mean(vals))
+
+
+def test_reproduce_script_writes_the_table(tmp_path):
+    folder = _images(tmp_path / "imgs", n=3, size=(50, 46))
+    suite = tmp_path / "paper.yaml"
+    bench = lambda name, ds: {  # noqa: E731
+        "name": name, "task": "super-resolution", "dataset": ds, "degradation": {"bicubic": 2},
+        "methods": [{"id": "bicubic.classical", "settings": [{"scale": 2}]}, {"id": "edsr.div2k", "settings": [{"scale": 2}]}],
+        "metrics": [{"name": "psnr", "as": "psnr-y", "channel": "y", "crop_border": 2},
+                    {"name": "ssim", "as": "ssim-y", "channel": "y", "crop_border": 2}]}
+    suite.write_text(yaml.safe_dump({"name": "paper", "benchmarks": [
+        bench("tiny-x2", {"name": "folder", "path": str(folder)}), bench("set14-x2", {"name": "set14"})]}))
+    published = tmp_path / "published.yaml"
+    published.write_text(yaml.safe_dump([
+        {"method": "bicubic.classical", "dataset": "folder", "scale": 2, "psnr": 30.0, "ssim": 0.9, "source": "test"},
+        {"method": "edsr.div2k", "dataset": "folder", "scale": 2, "psnr": 40.0, "ssim": 0.95, "source": "test"},
+        {"method": "bicubic.classical", "dataset": "set14", "scale": 2, "psnr": 30.24, "ssim": 0.8688, "source": "rcan"}]))
+    out = tmp_path / "reproduction.md"
+    assert _reproduce_module().main(["--suite", str(suite), "--no-rd", "--runs", str(tmp_path / "runs"),
+                                     "--published", str(published), "-o", str(out)]) == 0
+    page = out.read_text()
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:3]): [c.strip() for c in line.strip("|").split("|")]
+            for line in page.splitlines() if line.startswith("| folder") or line.startswith("| set14")}
+    ours = _expected_bicubic_psnr_y(folder, 2)
+    row = rows[("folder", "x2", "bicubic.classical")]
+    assert row[3] == "30.00" and row[4] == f"{ours:.2f}" and abs(float(row[5]) - (ours - 30.0)) <= 6e-4
+    assert row[6] == "0.9000" and 0 < float(row[7]) <= 1
+    assert "weights not fetched" in rows[("folder", "x2", "edsr.div2k")][-1]
+    assert rows[("set14", "x2", "bicubic.classical")][4] == "–"
+    assert "data not available here" in rows[("set14", "x2", "bicubic.classical")][-1]
+    assert "round(16 + 65.481 R" in page  # the convention is stated
+
+
+def test_sr_paper_suite_covers_the_published_protocol():
+    from zoo.harness.suite import load_suite
+
+    suite = load_suite("sr-paper")
+    seen = set()
+    for b in suite.benchmarks:
+        scale = b.options["degradation"]["bicubic"]
+        seen.add((b.dataset["name"], scale))
+        assert {m.options.get("crop_border") for m in b.metrics} == {scale}
+        assert {m.options.get("channel") for m in b.metrics} == {"y"}
+        assert "bicubic.classical" in [m.id for m in b.methods]
+    assert seen == {(d, s) for d in ("set5", "set14", "b100", "urban100", "manga109") for s in (2, 3, 4)}
+
+
+def test_rd_reproduction_sets_ours_beside_compressai_points():
+    import pandas as pd
+
+    from zoo.harness.suite import load_suite
+    from zoo.report.published import RD_PUBLISHED, rd_reproduction
+
+    benches = load_suite("kodak-rd").benchmarks
+    method = "mbt2018-mse.vimeo90k"
+    pub = RD_PUBLISHED[method]["points"][3]
+    base = {"benchmark": "kodak", "task": "compression", "dataset": "kodak", "method": method,
+            "setting": '{"quality":3}', "status": "ok", "error": "", "fingerprint": ""}
+    df = pd.DataFrame([{**base, "item": f"kodim{i:02d}", "metric": k, "value": v}
+                       for i in (1, 2) for k, v in (("bpp", pub["bpp"] + 0.01 * i), ("psnr", pub["psnr"] - 0.1), ("ms-ssim", 0.96))]
+                      + [{**base, "method": "mbt2018-mean-mse.vimeo90k", "setting": "{}", "item": "*", "metric": "*",
+                          "value": float("nan"), "status": "unavailable", "error": "WeightsError: not fetched"}])
+    table = rd_reproduction(df, benches)
+    row = table[(table.method == method) & (table.quality == 3)].iloc[0]
+    assert row["Δbpp"] == f"{0.015:.4f}" and row["ΔPSNR"] == "-0.100"
+    assert table[(table.method == method) & (table.quality == 1)].iloc[0]["bpp ours"] == "–"
+    other = table[table.method == "mbt2018-mean-mse.vimeo90k"]
+    assert len(other) == 8 and other.note.str.contains("weights not fetched").all()
