@@ -90,6 +90,19 @@ def build(suite: str, rd_suite: str | None, runs: Path, published: dict | None, 
     variants = _variants(sr)
     if variants:
         lines += ["Dataset variants in this run:", "", *variants, ""]
+    lines += [
+        "### Filling the empty cells",
+        "",
+        "- Data: `zoo fetch --suite sr-paper` where the Hub is reachable (Set5 and Urban100 are pinned to a Hub "
+        "commit; Set14 and BSD100/B100 need their `revision` pinned in registry.yaml first). Any set can instead be "
+        "read from a local copy: `dataset: {name: set14, path: /data/Set14}`.",
+        "- Manga109 may not be redistributed: request it (http://www.manga109.org) and give its folder with `path:`.",
+        "- Variants: once the files give the published bicubic numbers, record them with "
+        "`zoo dataset-manifest set14` (or `--path DIR`) and paste the printed `variants:` block into registry.yaml; "
+        "from then on other copies are reported as different variants.",
+        "- EDSR: its official files are not mirrored on the Hub; `zoo info edsr.div2k` says how to fetch them.",
+        "",
+    ]
     if rd_suite:
         rd = zoo.bench(rd_suite, out=str(runs / Path(rd_suite).stem), progress=False, include_path=include_path)
         rd_table = P.rd_reproduction(rd.results, rd.suite.benchmarks)
