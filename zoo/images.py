@@ -3,7 +3,12 @@
 Everything returns float32 RGB in [0, 1] as C x H x W tensors (add a batch dim yourself).
 Decoding handles PNG, JPEG, WebP, TIFF (8/16-bit), grayscale, RGBA (alpha dropped),
 CMYK, palette images and EXIF orientation. Colour conversions: RGB <-> Y (ITU-R BT.601,
-MATLAB ``rgb2ycbcr``: Y in [16, 235] / 255) and RGB <-> CIELAB (D65, sRGB).
+MATLAB ``rgb2ycbcr``: Y in [16, 235] / 255; :func:`rgb_to_y_u8` rounds Y as MATLAB does for
+uint8 images) and RGB <-> CIELAB (D65, sRGB).
+
+Gray images (L, LA, 16-bit gray, gray palettes) are replicated to three equal channels when
+decoded, the one gray convention everywhere: a gray image stored as L or as RGB decodes to the
+same tensor, and its Y is 16 + 219 g.
 """
 
 from __future__ import annotations
