@@ -33,11 +33,76 @@ def test_psnr_y_crop_and_rounding_options():
     from skimage.metrics import peak_signal_noise_ratio
 
     out, ref = _pair(n=1)
-    m = zoo.metric("psnr", channel="y", crop_border=4, round=True)
+    m = zoo.metric("psnr", channel="y", crop_border=4, round=True, luma="float")  # unrounded Y
     u8 = lambda t: (t[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)  # noqa: E731
     y_o, y_r = rgb2ycbcr(u8(out))[4:-4, 4:-4, 0], rgb2ycbcr(u8(ref))[4:-4, 4:-4, 0]
     assert abs(float(m(out, ref)[0]) - peak_signal_noise_ratio(y_r, y_o, data_range=255)) <= 1e-4
     assert "channel=y" in m.fingerprint and "crop=4" in m.fingerprint and "u8=True" in m.fingerprint
+    assert "luma=float" in m.fingerprint
+
+
+def test_y_rounded_as_matlab_by_hand():
+    from zoo.images import rgb_to_y_u8
+
+    # (R, G, B) 8-bit -> MATLAB rgb2ycbcr(uint8) Y, worked out by hand:
+    # Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255, rounded half up
+    pixels = {(0, 0, 0): 16,           # 16
+              (255, 255, 255): 235,    # 16 + 219
+              (255, 0, 0): 81,         # 81.481
+              (0, 255, 0): 145,        # 144.553
+              (0, 0, 255): 41,         # 40.966
+              (10, 20, 30): 32,        # 16 + (654.81 + 2571.06 + 748.98) / 255 = 31.588
+              (128, 128, 128): 126}    # 16 + 219 * 128 / 255 = 125.929
+    rgb = torch.tensor(list(pixels), dtype=torch.float32).T.reshape(1, 3, 1, -1) / 255
+    y = rgb_to_y_u8(rgb)[0, 0, 0] * 255
+    assert y.round().tolist() == list(pixels.values())
+    assert torch.allclose(y, y.round(), atol=1e-4)  # integers: Y is rounded
+    # float Y keeps the fraction (pure red: 81.481)
+    from zoo.images import rgb_to_y
+
+    assert abs(float(rgb_to_y(rgb)[0, 0, 0, 2]) * 255 - 81.481) < 1e-3
+
+
+def test_psnr_ssim_y_default_is_skimage_rgb2ycbcr_rounded():
+    from skimage.color import rgb2ycbcr
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    out, ref = _pair(n=2)
+    u8 = lambda t: (t.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)  # noqa: E731
+    psnr = zoo.metric("psnr", channel="y", crop_border=4)
+    ssim = zoo.metric("ssim", channel="y", crop_border=4)
+    assert "luma=matlab" in psnr.fingerprint and "luma=matlab" in ssim.fingerprint
+    ours_p, ours_s = psnr(out, ref), ssim(out, ref)
+    for i in range(out.shape[0]):
+        y_o = np.round(rgb2ycbcr(u8(out[i]))[..., 0])[4:-4, 4:-4]
+        y_r = np.round(rgb2ycbcr(u8(ref[i]))[..., 0])[4:-4, 4:-4]
+        assert abs(float(ours_p[i]) - peak_signal_noise_ratio(y_r, y_o, data_range=255)) <= 1e-4
+        sk = structural_similarity(y_r / 255, y_o / 255, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                   use_sample_covariance=False)
+        assert abs(float(ours_s[i]) - sk) <= 1e-5
+    # rounding Y is a real difference, not a no-op
+    assert abs(float(psnr(out, ref)[0]) - float(zoo.metric("psnr", channel="y", crop_border=4, luma="float")(out, ref)[0])) > 1e-3
+
+
+def test_gray_image_convention_is_replicate_then_y(tmp_path):
+    """A gray image stored as L or as RGB (the Set14 variants) decodes to the same pixels and the same Y."""
+    from PIL import Image
+
+    from zoo.images import read_image, rgb_to_y_u8
+
+    g = (np.arange(64 * 48).reshape(48, 64) % 251).astype(np.uint8)
+    Image.fromarray(g, "L").save(tmp_path / "l.png")
+    Image.fromarray(np.stack([g] * 3, -1), "RGB").save(tmp_path / "rgb.png")
+    a, b = read_image(tmp_path / "l.png"), read_image(tmp_path / "rgb.png")
+    assert torch.equal(a, b)
+    y = rgb_to_y_u8(a[None])[0, 0] * 255
+    assert torch.equal(y.round(), torch.floor(16 + 219 * torch.from_numpy(g).double() / 255 + 0.5).float())
+
+
+def test_luma_option_is_checked():
+    with pytest.raises(MetricError, match="luma must be 'matlab'"):
+        zoo.metric("psnr", channel="y", luma="bt709")
+    assert "luma" not in zoo.metric("psnr").fingerprint  # RGB fingerprints unchanged
 
 
 def test_ssim_matches_skimage_and_pytorch_msssim():

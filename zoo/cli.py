@@ -16,7 +16,9 @@ from typing import Any
 from zoo.errors import WeightsError, ZooError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
-CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "mirror")
+CORE_VERBS = (
+    "list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "mirror", "dataset-manifest",
+)
 
 
 def _print_json(obj: Any) -> None:
@@ -228,6 +230,25 @@ def cmd_fetch(a) -> int:
         raise ZooError("--trust-on-first-use and --source-base go with --from-source")
     status = _fetch_refs(list(dict.fromkeys(ids)), a.pin) if ids else EXIT_OK
     return max(status, _fetch_datasets(list(dict.fromkeys(datasets))))
+
+
+def cmd_dataset_manifest(a) -> int:
+    """Print the sha256 manifest of a dataset's files as a registry.yaml ``variants:`` block (pins a variant)."""
+    from zoo.datasets import variants as V
+    from zoo.datasets.folder import folder
+    from zoo.datasets.hub import catalog_datasets, from_catalog
+
+    if a.name in catalog_datasets():
+        ds = from_catalog(a.name, path=a.path)
+    elif a.path:
+        ds = folder(a.path, name=a.name)
+    else:
+        raise ZooError(f"zoo dataset-manifest: {a.name!r} is not a catalog dataset; give --path DIR to hash a local folder")
+    found = V.manifest(ds.files)
+    if ds.variant:
+        print(f"[zoo] {a.name}: {V.describe(ds.variant)}", file=sys.stderr)
+    print(V.emit_manifest(a.name, found, source=a.source or (str(a.path) if a.path else None), name=a.variant), end="")
+    return EXIT_OK
 
 
 def cmd_convert(a) -> int:
@@ -468,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--source-base", help="fetch the official file names from this URL (an internal mirror)")
     s.add_argument("--registry", help="registry.yaml to record the mirrors in (default: the package's)")
     s.set_defaults(fn=cmd_mirror)
+
+    s = sub.add_parser("dataset-manifest", help="sha256 of every file of a dataset, as a registry.yaml variants block")
+    s.add_argument("name", help="catalog dataset (or any name, with --path)")
+    s.add_argument("--path", help="local folder of the dataset's files (default: the catalog's Hub copy)")
+    s.add_argument("--variant", help="name to record the variant under (default: local)")
+    s.add_argument("--source", help="where the files came from (URL, archive, paper)")
+    s.set_defaults(fn=cmd_dataset_manifest)
     _add_plugin_commands(sub)
     return p
 

@@ -3,7 +3,12 @@
 Everything returns float32 RGB in [0, 1] as C x H x W tensors (add a batch dim yourself).
 Decoding handles PNG, JPEG, WebP, TIFF (8/16-bit), grayscale, RGBA (alpha dropped),
 CMYK, palette images and EXIF orientation. Colour conversions: RGB <-> Y (ITU-R BT.601,
-MATLAB ``rgb2ycbcr``: Y in [16, 235] / 255) and RGB <-> CIELAB (D65, sRGB).
+MATLAB ``rgb2ycbcr``: Y in [16, 235] / 255; :func:`rgb_to_y_u8` rounds Y as MATLAB does for
+uint8 images) and RGB <-> CIELAB (D65, sRGB).
+
+Gray images (L, LA, 16-bit gray, gray palettes) are replicated to three equal channels when
+decoded, the one gray convention everywhere: a gray image stored as L or as RGB decodes to the
+same tensor, and its Y is 16 + 219 g.
 """
 
 from __future__ import annotations
@@ -165,6 +170,20 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     """Luma of ``... x 3 x H x W`` RGB in [0, 1] as MATLAB ``rgb2ycbcr``: (16 + 65.481R + 128.553G + 24.966B) / 255."""
     r, g, b = x.unbind(-3)
     return ((16.0 + _Y_WEIGHTS[0] * r + _Y_WEIGHTS[1] * g + _Y_WEIGHTS[2] * b) / 255.0).unsqueeze(-3)
+
+
+def rgb_to_y_u8(x: torch.Tensor) -> torch.Tensor:
+    """Luma exactly as MATLAB ``rgb2ycbcr`` returns it for a uint8 image, divided by 255.
+
+    The RGB values are first taken to the uint8 grid (as a saved image would be), and Y is
+    rounded to an integer in [16, 235]: MATLAB returns uint8 for uint8 input, and the
+    PSNR/SSIM tables of SR papers (SRCNN, VDSR, EDSR, RCAN ...) are computed on that Y.
+    Arithmetic is float64 so the rounding does not depend on float32 error.
+    """
+    q = to_uint8(x).to(torch.float64)
+    r, g, b = q.unbind(-3)
+    y = torch.floor(16.0 + (_Y_WEIGHTS[0] * r + _Y_WEIGHTS[1] * g + _Y_WEIGHTS[2] * b) / 255.0 + 0.5)
+    return (y / 255.0).to(x.dtype if x.is_floating_point() else torch.float32).unsqueeze(-3)
 
 
 def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:

@@ -292,7 +292,11 @@ class CompressionSpec(TaskSpec):
     def report_sections(self, df, benchmarks) -> list:
         from zoo.report.rd import bd_tables
 
-        return [(f"BD-rate vs {t.attrs.get('anchor')} ({bench})", t) for bench, t in bd_tables(df, benchmarks).items()]
+        from zoo.report.published import rd_reproduction
+
+        sections = [(f"BD-rate vs {t.attrs.get('anchor')} ({bench})", t) for bench, t in bd_tables(df, benchmarks).items()]
+        reference = rd_reproduction(df, benchmarks)  # Kodak runs of CompressAI's models beside its published points
+        return sections + ([("Against CompressAI's published Kodak points (see docs/reproduction.md)", reference)] if len(reference) else [])
 
     def figures(self, df, out) -> list:
         from zoo.report.plots import rd_plots

@@ -43,6 +43,8 @@ class Dataset:
         self._loaders = loaders
         self.options = dict(options or {})
         self._cache: dict[int, Item] = {}
+        #: which catalog variant the files are (zoo.datasets.variants.identify), None where not checked
+        self.variant: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self._loaders)
@@ -65,6 +67,7 @@ class Dataset:
             return self
         sub = Dataset(self.name, self._loaders[start:stop], self.options)
         sub._cache = {i - start: item for i, item in self._cache.items() if start <= i < stop}
+        sub.variant = self.variant
         return sub
 
     def __iter__(self):

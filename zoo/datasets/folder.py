@@ -55,4 +55,6 @@ def folder(path: str, pair_path: str | None = None, style_path: str | None = Non
     if not loaders:
         raise ZooError(f"folder dataset: no images matching {pattern!r} under {root} (extensions {', '.join(EXTENSIONS)})")
     opts = {"path": str(root), "pattern": pattern, "pair_path": pair_path, "style_path": style_path, "crop": crop, "limit": limit}
-    return Dataset(name or root.name, loaders[:limit] if limit else loaders, opts)
+    ds = Dataset(name or root.name, loaders[:limit] if limit else loaders, opts)
+    ds.files = files  # every matching file, before limit (variant manifests are over the whole set)
+    return ds

@@ -21,11 +21,15 @@ from zoo.weights import hub_cache_dir, offline, zoo_cache_dir
 
 
 def catalog_datasets() -> dict[str, dict]:
-    """``datasets:`` entries of registry.yaml."""
+    """``datasets:`` entries of registry.yaml, and their ``aliases`` (B100 for BSD100)."""
     from zoo.catalog import _read_yaml, registry_path
 
     path = registry_path()
-    return dict(_read_yaml(str(path), path.stat().st_mtime).get("datasets") or {})
+    entries = dict(_read_yaml(str(path), path.stat().st_mtime).get("datasets") or {})
+    for name, entry in list(entries.items()):
+        for alias in (entry or {}).get("aliases") or []:
+            entries.setdefault(alias, {**entry, "alias_of": name})
+    return entries
 
 
 def _safe_extract(archive: Path, dest: Path) -> None:
@@ -128,8 +132,34 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
     return ds
 
 
-def from_catalog(name: str, **options: Any) -> Dataset:
+def from_catalog(name: str, path: str | None = None, **options: Any) -> Dataset:
+    """A catalog dataset from the Hub, or from a local copy (``path``), with its variant identified.
+
+    Args:
+        path: a local folder holding the dataset's files (any layout; ``pattern`` still applies).
+            Needed for sets that may not be redistributed (Manga109).
+    """
+    from zoo.datasets import variants as V
+
     entry = dict(catalog_datasets()[name])
-    for k in ("license", "paper", "description", "source"):
+    name = entry.pop("alias_of", name)
+    declared = "variants" in entry
+    known = entry.pop("variants", None) or []
+    obtain = entry.pop("obtain", None)
+    for k in ("license", "paper", "description", "source", "aliases"):
         entry.pop(k, None)
-    return hub(name=name, **{**entry, **options})
+    if path is not None:
+        ds = folder(str(path), name=name, crop=options.get("crop"), limit=options.get("limit"),
+                    pattern=options.get("pattern", entry.get("pattern", "*")))
+    elif not entry.get("repo"):
+        raise ZooError(f"dataset {name}: {obtain or 'no Hub repository is recorded for it'}. Use a local copy with "
+                       f"`dataset: {{name: {name}, path: /folder/of/{name}}}` in the suite")
+    else:
+        ds = hub(name=name, **{**entry, **options})
+    files = getattr(ds, "files", None)
+    if declared and files:
+        ds.variant = V.identify(name, known, V.manifest(files))
+        ds.name = V.label(name, ds.variant)
+        if path is not None and ds.variant["status"] == V.UNPINNED:  # a local copy is not the Hub's variant
+            ds.variant.update(variant=None, source=str(path))
+    return ds

@@ -92,6 +92,8 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
     try:
         dataset = bench_dataset(bench)
         ds_hash = dataset.content_hash
+        if dataset.variant is not None:  # the same pixels stored as another variant's files get their own label
+            ds_hash = f"{ds_hash}:{dataset.name}:{dataset.variant['manifest_sha256']}"
         plan.dataset = dataset
     except Exception as exc:
         err = f"{type(exc).__name__}: {exc}"

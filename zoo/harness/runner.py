@@ -75,7 +75,8 @@ class Runner:
                 self.meta["unavailable"][f"{b.name}/{u['metric']}"] = u["reason"]
             if p.dataset is not None:
                 self.meta["datasets"][b.name] = {"name": p.dataset.name, "options": p.dataset.options,
-                                                 "content_sha256": p.dataset.content_hash, "items": len(p.dataset)}
+                                                 "content_sha256": p.dataset.content_hash, "items": len(p.dataset),
+                                                 **({"variant": p.dataset.variant} if p.dataset.variant else {})}
                 self._sample_ids[b.name] = p.dataset.ids[: self.suite.samples_per_benchmark]
             for unit in p.units:
                 c = unit.card

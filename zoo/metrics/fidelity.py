@@ -7,6 +7,13 @@ channels. MS-SSIM follows Wang, Simoncelli and Bovik, "Multiscale structural sim
 for image quality assessment", Asilomar 2003: 5 scales with weights (0.0448, 0.2856,
 0.3001, 0.2363, 0.1333) and 2x2 average pooling between scales.
 
+Y channel (``channel="y"``): by default (``luma="matlab"``) Y is computed as MATLAB's
+``rgb2ycbcr`` computes it on a uint8 image, Y = round(16 + 65.481 R + 128.553 G + 24.966 B)
+with R, G, B the 8-bit values / 255, which is the convention of the PSNR/SSIM tables SR papers
+print (Dong et al., SRCNN, TPAMI 2016; Lim et al., EDSR, CVPRW 2017; Zhang et al., RCAN, ECCV
+2018). ``luma="float"`` keeps Y unrounded (BasicSR's ``to_y_channel``); it reads 0.01-0.02 dB
+higher on the standard sets. The choice is part of the fingerprint.
+
 Speed: the Gaussian window is separable, so the five local moments (mu_x, mu_y,
 E[x^2], E[y^2], E[xy]) are filtered together as one stacked tensor with 11 horizontal
 then 11 vertical shifted multiply-adds (22 per pixel instead of 121).
@@ -21,17 +28,19 @@ import torch
 import torch.nn.functional as F
 
 from zoo.errors import MetricError
-from zoo.images import quantize, rgb_to_y
+from zoo.images import quantize, rgb_to_y, rgb_to_y_u8
 from zoo.metrics import Metric
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+#: how Y is computed for ``channel="y"``: MATLAB's uint8 rgb2ycbcr (rounded), or unrounded float
+LUMA = ("matlab", "float")
 
 
-def _prepare(x: torch.Tensor, channel: str, crop_border: int, round_u8: bool) -> torch.Tensor:
+def _prepare(x: torch.Tensor, channel: str, crop_border: int, round_u8: bool, luma: str = "matlab") -> torch.Tensor:
     if round_u8:
         x = quantize(x)
     if channel == "y":
-        x = rgb_to_y(x)
+        x = rgb_to_y_u8(x) if luma == "matlab" else rgb_to_y(x)
     if crop_border:
         x = x[..., crop_border:-crop_border, crop_border:-crop_border]
         if x.shape[-1] == 0 or x.shape[-2] == 0:
@@ -40,21 +49,27 @@ def _prepare(x: torch.Tensor, channel: str, crop_border: int, round_u8: bool) ->
 
 
 class _Preprocessed(Metric):
-    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False) -> None:
+    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, luma: str = "matlab") -> None:
         if channel not in ("rgb", "y"):
             raise MetricError(f"{self.name}: channel must be 'rgb' or 'y' (BT.601 luma), got {channel!r}")
         if not isinstance(crop_border, int) or crop_border < 0:
             raise MetricError(f"{self.name}: crop_border must be a non-negative int, got {crop_border!r}")
-        self.channel, self.crop_border, self.round = channel, crop_border, bool(round)
+        if luma not in LUMA:
+            raise MetricError(f"{self.name}: luma must be 'matlab' (Y rounded as MATLAB rgb2ycbcr on uint8, the papers' "
+                              f"convention) or 'float' (unrounded Y), got {luma!r}")
+        self.channel, self.crop_border, self.round, self.luma = channel, crop_border, bool(round), luma
         super().__init__()
 
     def options(self) -> dict[str, Any]:
-        return {"channel": self.channel, "crop": self.crop_border, "u8": self.round}
+        opts = {"channel": self.channel, "crop": self.crop_border, "u8": self.round}
+        if self.channel == "y":  # RGB fingerprints stay as they were
+            opts["luma"] = self.luma
+        return opts
 
     def _pair(self, output: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return (
-            _prepare(output, self.channel, self.crop_border, self.round),
-            _prepare(reference, self.channel, self.crop_border, self.round),
+            _prepare(output, self.channel, self.crop_border, self.round, self.luma),
+            _prepare(reference, self.channel, self.crop_border, self.round, self.luma),
         )
 
 
@@ -148,9 +163,10 @@ class SSIM(_Preprocessed):
 
     name = "ssim"
 
-    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5) -> None:
+    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5,
+                 luma: str = "matlab") -> None:
         self.win_size, self.sigma = win_size, sigma
-        super().__init__(channel, crop_border, round)
+        super().__init__(channel, crop_border, round, luma)
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "win": self.win_size, "sigma": self.sigma}
@@ -168,9 +184,10 @@ class MSSSIM(_Preprocessed):
 
     name = "ms-ssim"
 
-    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5) -> None:
+    def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5,
+                 luma: str = "matlab") -> None:
         self.win_size, self.sigma = win_size, sigma
-        super().__init__(channel, crop_border, round)
+        super().__init__(channel, crop_border, round, luma)
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "win": self.win_size, "sigma": self.sigma}

@@ -141,6 +141,10 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
         for bench, bg in tg.groupby("benchmark", sort=False):
             ds = meta.get("datasets", {}).get(bench, {})
             lines += [f"### {bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
+            if ds.get("variant"):
+                from zoo.datasets.variants import describe
+
+                lines += [f"Dataset {describe(ds['variant'])}.", ""]
             metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
             unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
             metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)  # measured first, in suite order
