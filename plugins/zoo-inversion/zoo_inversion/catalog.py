@@ -23,15 +23,16 @@ OPTIM_OPTIONS = {"space": ["z", "w", "w+"], "optimizer": ["adam", "lbfgs"], "pix
                  "start": ["mean", "random"], "resize": [False, True], "optimize_noise": [False, True]}
 
 
-GENERATOR_SHA = "e9133d2709164261cdf85bae6b17dbb1ecf8ac9601303a1bbd3f47d279f60ad3"
-ENCODER_SHA = "4ffc35e002a32b101678de97ebc02415fa7a1655b64cf9f3a26e5d1474c465f9"
+GENERATOR_SHA = "1090b41774d9584c6e3a82b9ab2001f2c965b2d0772907da34af723d224fd665"
+ENCODER_SHA = "3590a80cb694678843ce41525052085c0e748ffce5f76d1578926944f9099ee4"
 
 OFFLINE_PARAMS = {"size": SIZE, "style_dim": STYLE_DIM, "n_mlp": N_MLP, "channels": dict(CHANNELS)}
 OFFLINE_GENERATOR = _ref(bundled="zoo_inversion:weights/stylegan2-lfw32.safetensors", sha256=GENERATOR_SHA, part="generator",
                          source="trained by zoo_inversion/train_generator.py (seed 0) on lfw_subset faces 0-89")
 OFFLINE_ENCODER = _ref(bundled="zoo_inversion:weights/encoder-lfw32.safetensors", sha256=ENCODER_SHA, part="encoder",
-                       source="trained by zoo_inversion/train_encoder.py (seed 0) against the offline generator")
-OFFLINE_NOTE = "32x32 StyleGAN2 (rosinality layout) trained here as a VAE decoder on scikit-image's lfw_subset faces"
+                       source="trained by zoo_inversion/train_encoder.py (seed 0, from the auto-encoder's encoder) against the offline generator")
+OFFLINE_NOTE = ("32x32 StyleGAN2 (rosinality layout) trained here as the decoder of a regularised auto-encoder "
+                "(closed-form Gaussian mapping network) on scikit-image's lfw_subset faces")
 PAPER_SG2 = "arXiv:1912.04958"
 SPACES = ("z", "w", "w+")
 

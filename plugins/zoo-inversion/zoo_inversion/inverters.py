@@ -63,19 +63,26 @@ class GANInverter(Inverter):
         space: latent space, ``z``, ``w`` or ``w+``.
         resize: ``False`` refuses images whose size differs from the generator's; ``True``
             resizes them (MATLAB bicubic) to the generator's size and the reconstruction back.
-        encoder: build the encoder (needed by the encoder and hybrid methods).
+        edit_steps, edit_lam: steps and latent-prior weight of :meth:`edit` (scribble edits;
+            operating points of an edit benchmark).
     """
 
     uses_encoder: ClassVar[bool] = False
 
     def __init__(self, size: int = 32, style_dim: int = 512, n_mlp: int = 8, channel_multiplier: int = 2,
-                 channels: dict | None = None, space: str = "w+", resize: bool = False) -> None:
+                 channels: dict | None = None, space: str = "w+", resize: bool = False, edit_steps: int = 100,
+                 edit_lam: float = 10.0) -> None:
         super().__init__()
         if space not in SPACES:
             _bad_option(type(self).__name__, "space", space, list(SPACES))
         if not isinstance(resize, bool):
             _bad_option(type(self).__name__, "resize", resize, [False, True])
+        if not isinstance(edit_steps, int) or edit_steps < 1:
+            _bad_option(type(self).__name__, "edit_steps", edit_steps, "an integer >= 1")
+        if not isinstance(edit_lam, (int, float)) or edit_lam < 0:
+            _bad_option(type(self).__name__, "edit_lam", edit_lam, "a number >= 0")
         self.space, self.resize = space, resize
+        self.edit_steps, self.edit_lam = edit_steps, float(edit_lam)
         self.generator = generator_from_params(size, style_dim, n_mlp, channel_multiplier, channels)
         self.register_buffer("latent_avg", torch.zeros(style_dim))
         self.encoder = Encoder(style_dim, self.generator.n_latent, size=size) if self.uses_encoder else None
@@ -194,15 +201,18 @@ class GANInverter(Inverter):
 
         return interpolate(a, b, t)
 
-    def edit(self, x: torch.Tensor, mask: torch.Tensor, scribble: torch.Tensor, lam: float = 10.0,
-             steps: int = 100) -> torch.Tensor:
+    def edit(self, x: torch.Tensor, mask: torch.Tensor, scribble: torch.Tensor, lam: float | None = None,
+             steps: int | None = None) -> torch.Tensor:
         """Invert ``x``, then scribble-edit the inversion (:func:`zoo_inversion.edits.scribble_edit`).
 
         The entry point an edit benchmark calls: items carry ``mask`` (N x 1 x H x W, 1 = edit)
         and ``scribble`` (N x 3 x H x W); returns the edited image, N x 3 x H x W in [0, 1].
+        ``lam`` and ``steps`` default to the method's ``edit_lam`` and ``edit_steps``.
         """
         from zoo_inversion.edits import scribble_edit
 
+        lam = self.edit_lam if lam is None else lam
+        steps = self.edit_steps if steps is None else steps
         start = self.invert(x)
         stats = dict(self.stats)
         edited = self.generate(scribble_edit(self, start, scribble, mask, lam=lam, steps=steps))

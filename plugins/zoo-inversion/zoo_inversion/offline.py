@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from zoo_inversion.catalog import CHANNELS, N_MLP, SIZE, STYLE_DIM  # noqa: F401  (architecture as data, torch-free)
-from zoo_inversion.stylegan2 import StyleGAN2Generator
+from zoo_inversion.stylegan2 import StyleGAN2Generator, fused_leaky_relu
 
 N_TRAIN = 90
 N_FACES = 100
@@ -47,12 +47,13 @@ def lfw_faces(split: str = "train") -> torch.Tensor:
 class Encoder(nn.Module):
     """Image (N x 3 x 32 x 32 in [-1, 1]) -> latent codes; one head per latent space.
 
-    ``forward(x, space)`` returns z (N x D), w (N x D) or w+ (N x n_latent x D). The VAE
-    training of the generator adds a ``logvar`` head for z (``vae=True``).
+    ``forward(x, space)`` returns z (N x D), w (N x D) or w+ (N x n_latent x D). The w and w+
+    heads end in the mapping network's output activation (leaky ReLU x sqrt(2)), so their
+    linear layers predict the pre-activation code u that the generator's training fits a
+    Gaussian to (:mod:`zoo_inversion.train_generator`).
     """
 
-    def __init__(self, style_dim: int = STYLE_DIM, n_latent: int = 8, width: int = 32, size: int = SIZE,
-                 vae: bool = False) -> None:
+    def __init__(self, style_dim: int = STYLE_DIM, n_latent: int = 8, width: int = 32, size: int = SIZE) -> None:
         super().__init__()
         self.style_dim, self.n_latent = style_dim, n_latent
         w = width
@@ -65,8 +66,6 @@ class Encoder(nn.Module):
             nn.Flatten(), nn.Linear(4 * w * (size // 8) ** 2, 256), nn.LeakyReLU(0.2),
         )
         self.z = nn.Linear(256, style_dim)
-        if vae:
-            self.logvar = nn.Linear(256, style_dim)
         self.w = nn.Linear(256, style_dim)
         self.wplus = nn.Linear(256, n_latent * style_dim)
 
@@ -78,9 +77,9 @@ class Encoder(nn.Module):
         if space == "z":
             return self.z(h)
         if space == "w":
-            return self.w(h)
+            return fused_leaky_relu(self.w(h))
         if space == "w+":
-            return self.wplus(h).view(-1, self.n_latent, self.style_dim)
+            return fused_leaky_relu(self.wplus(h).view(-1, self.n_latent, self.style_dim))
         raise ValueError(f"Encoder: space must be z, w or w+, got {space!r}")
 
 
