@@ -1,8 +1,10 @@
 """The ``zoo`` command. Data goes to stdout, logs and progress to stderr.
 
 Exit codes: 0 success; 1 a regression gate found drifts, or some items/methods failed
-in `zoo run`; 2 usage or input error (unknown id, bad file, bad suite); 3 weights or
-metric unavailable / integrity failure.
+in `zoo run`, or units failed in `zoo bench` (unless --allow-failures); 2 usage or input
+error (unknown id, bad file, bad suite); 3 weights or metric unavailable / integrity
+failure (in `zoo bench`: a method or metric unavailable, unless --allow-unavailable or the
+suite's `allow_unavailable`).
 """
 
 from __future__ import annotations
@@ -210,7 +212,8 @@ def cmd_plugins(a) -> int:
 
 def _print_leaderboard(run) -> None:
     print((Path(run.path) / "leaderboard.md").read_text())
-    print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}, reused {run.reused_units})", file=sys.stderr)
+    retried = f", of which retried after failing before {run.retried_units}" if getattr(run, "retried_units", 0) else ""
+    print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}{retried}, reused {run.reused_units})", file=sys.stderr)
 
 
 def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
@@ -229,12 +232,18 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> i
 def cmd_bench(a) -> int:
     from zoo.harness.runner import run_suite
 
+    from zoo.harness.verdict import run_problems, verdict
+
     run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
-                    progress=not a.no_progress, executor=a.executor, workers=a.workers)
+                    progress=not a.no_progress, executor=a.executor, workers=a.workers, recompute=a.recompute)
     _print_leaderboard(run)
+    expected = {b.name: b.allow_unavailable for b in run.suite.benchmarks}
+    status, summary = verdict(run_problems(run.results, expected), a.allow_failures, a.allow_unavailable)
+    for line in summary:
+        print(line, file=sys.stderr)
     if a.against:
-        return _gate(run.results, a.against, a.tolerance, subset=bool(a.method))
-    return EXIT_OK
+        status = max(status, _gate(run.results, a.against, a.tolerance, subset=bool(a.method)))
+    return status
 
 
 def cmd_report(a) -> int:
@@ -316,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
     s.add_argument("--workers", type=int, help="CPUs for the ray executor (default: all)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--recompute", nargs="*", metavar="METHOD",
+                   help="compute again instead of reusing stored units: these method ids, or every method if none "
+                        "is named (put the suite first: zoo bench SUITE --recompute)")
+    s.add_argument("--allow-failures", action="store_true", help="exit 0 even if units failed (they stay in the report)")
+    s.add_argument("--allow-unavailable", action="store_true",
+                   help="exit 0 even if methods or metrics were unavailable (beyond the suite's allow_unavailable)")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("report", help="print a run's leaderboard")
