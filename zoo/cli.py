@@ -218,9 +218,14 @@ def _print_leaderboard(run) -> None:
 
 def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
     from zoo.report import load_results
-    from zoo.report.compare import compare, parse_tolerances
+    from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 
-    drifts = compare(current, load_results(baseline_path), parse_tolerances(tolerances), subset=subset)
+    tol = parse_tolerances(tolerances)
+    baseline = load_results(baseline_path)
+    for name in unmatched_tolerances(tol, current, baseline):
+        print(f"warning: --tolerance {name}: matches no metric, alias or column in the run or the baseline; "
+              f"it is not applied (check the spelling: see the `metric` column of results.csv)", file=sys.stderr)
+    drifts = compare(current, baseline, tol, subset=subset)
     if drifts.empty:
         print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
         return EXIT_OK
@@ -319,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--include-path", action="append", default=[], help="extra folder of suite files")
     s.add_argument("--method", action="append", default=[], help="run only these method ids")
     s.add_argument("--against", help="baseline run folder or results file: exit 1 on drift")
-    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
+    s.add_argument("--tolerance", action="append", default=[],
+                   help="NAME=ABS tolerance for --against (repeatable or comma-separated; NAME: column, alias or metric)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
@@ -340,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="regression gate: run vs baseline")
     s.add_argument("run")
     s.add_argument("baseline")
-    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
+    s.add_argument("--tolerance", action="append", default=[],
+                   help="NAME=ABS absolute tolerance (repeatable or comma-separated; NAME: column, alias or metric name; "
+                        "the column or alias wins over the metric name)")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.set_defaults(fn=cmd_compare)
     _add_plugin_commands(sub)
