@@ -18,7 +18,7 @@ from typing import Any
 from zoo.errors import WeightsError, ZooError
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
-CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare")
+CORE_VERBS = ("list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "new-plugin")
 
 
 def _print_json(obj: Any) -> None:
@@ -83,7 +83,12 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
                 status = EXIT_WEIGHTS
                 continue
             try:
-                if pin:
+                if pin and ref.bundled:
+                    _, digest = pin_ref(ref)
+                    note = ("matches the catalog" if digest == ref.sha256 else
+                            f"the catalog pins {ref.sha256}: paste this sha256 into the entry if the file is right")
+                    print(f"{mid}: bundled {ref.bundled} ({note})\n  bundled: {ref.bundled}\n  sha256: {digest}")
+                elif pin:
                     revision, digest = pin_ref(ref)
                     where = ref.bundled or ref.file
                     print(f"{mid}: {where}" + (f"\n  revision: {revision}" if revision else "") + f"\n  sha256: {digest}")
@@ -140,14 +145,32 @@ def cmd_convert(a) -> int:
     method.load_weights(load_state_dict(a.checkpoint))  # strict: proves the converted layout is complete
     out = Path(a.output)
     digest = save_state_dict(method.weights_state_dict(), out)
-    fields = {"file": out.name, "sha256": digest, "source": a.source or "<official URL of the checkpoint>"}
+    source = a.source or "<official URL of the checkpoint>"
+    bundled = a.bundled or _bundled_guess(card, out.name)
+    fields = {"file": out.name, "sha256": digest, "source": source, "bundled": bundled}
     if a.json:
         _print_json(fields)
-    else:
-        print(f"# catalog fields for {card.id}:\nweights:")
-        for k, v in fields.items():
-            print(f"  {k}: {v}")
+        return 0
+    print(f"# catalog fields for {card.id}, either on the Hugging Face Hub (upload {out.name} to a model repo;\n"
+          f"# `zoo fetch --pin {card.id}` then prints the revision to pin):\nweights:\n  hub: <owner/repo>\n"
+          f"  file: {out.name}\n  revision: <40-hex commit of the upload>\n  sha256: {digest}\n  source: {source}")
+    print(f"# or shipped inside your plugin package (copy {out.name} to the path after the colon):\nweights:\n"
+          f"  bundled: {bundled}\n  sha256: {digest}\n  source: {source}")
     return 0
+
+
+def _bundled_guess(card, filename: str) -> str:
+    """``package:weights/FILE`` in the package of the card's bundled weights, or of the plugin that built it."""
+    for ref in card.weights:
+        if ref.bundled:
+            return f"{ref.bundled.split(':', 1)[0]}:weights/{filename}"
+    try:
+        from zoo.plugins import registry
+
+        module = registry().get("methods", card.factory).obj.__module__
+        return f"{module.split('.')[0]}:weights/{filename}"
+    except Exception:
+        return f"<your_package>:weights/{filename}"
 
 
 def _parse_weights(items: list[str] | None) -> str | dict[str, str] | None:
@@ -269,6 +292,15 @@ def cmd_compare(a) -> int:
     return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset)
 
 
+def cmd_new_plugin(a) -> int:
+    from zoo.newplugin import write_plugin
+
+    root = write_plugin(a.name, Path(a.output), force=a.force)
+    print(root)
+    print(f"next: pip install -e {root}  (uv: uv pip install -e {root}), then pytest -q {root / 'tests'}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="imagezoo: model zoo and benchmark harness for neural image processing")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -298,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--source", help="official URL the checkpoint came from")
+    s.add_argument("--bundled", metavar="PACKAGE:PATH", help="where the file will live in your plugin package "
+                   "(printed as the `bundled:` form; default PACKAGE:weights/FILE)")
     s.add_argument("--setting", action="append", default=[])
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_convert)
@@ -351,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the column or alias wins over the metric name)")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.set_defaults(fn=cmd_compare)
+
+    s = sub.add_parser("new-plugin", help="write a working plugin package (method, metric, suite, tests)")
+    s.add_argument("name", help="lowercase dashed name, e.g. my-denoiser (package zoo_my_denoiser)")
+    s.add_argument("-o", "--output", default=".", help="parent folder (default: here)")
+    s.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    s.set_defaults(fn=cmd_new_plugin)
     _add_plugin_commands(sub)
     return p
 
