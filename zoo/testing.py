@@ -117,17 +117,17 @@ def _check_instance(method: Method, device: str, size: int, atol: float) -> torc
              f"see the {spec.name} task's contract ({type(spec).__name__} in docs/plugins.md)")
 
     torch.manual_seed(0)
+    again = _call(method, x, name, "determinism")
+    _require(torch.equal(y, again) or torch.allclose(y, again, atol=atol), name, "determinism",
+             f"two calls under torch.manual_seed(0) differ by {(y - again).abs().max():.3g}",
+             "draw randomness from torch's global generator (seeded by the harness) or a generator seeded per call")
+
+    torch.manual_seed(0)
     singles = torch.cat([_call(method, x[i : i + 1], name, "batch independence") for i in range(x.shape[0])])
     _require(singles.shape == y.shape and torch.allclose(y, singles, atol=atol), name, "batch independence",
              f"a batch of 3 differs from 3 single calls by {(y - singles).abs().max():.3g}" if singles.shape == y.shape
              else f"a batch gives shape {tuple(y.shape)}, single calls {tuple(singles.shape)}",
              "process each image on its own (no statistics across the batch, e.g. BatchNorm in train mode)")
-
-    torch.manual_seed(0)
-    again = _call(method, x, name, "determinism")
-    _require(torch.equal(y, again) or torch.allclose(y, again, atol=atol), name, "determinism",
-             f"two calls under torch.manual_seed(0) differ by {(y - again).abs().max():.3g}",
-             "draw randomness from torch's global generator (seeded by the harness) or a generator seeded per call")
 
     moved = method.to(device)
     torch.manual_seed(0)
@@ -364,8 +364,8 @@ def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: di
     for key, t in _named(v).items():
         one = torch.cat([torch.as_tensor(_named(s)[key]).reshape(-1) for s in singles])
         _require(_close(t, one, max(atol, 1e-5)), subject, "batch independence",
-                 f"values of a batch of {n} differ from {n} single calls{f' ({key})' if key else ''} by "
-                 f"{(t.double().cpu() - one.double().cpu()).abs().nan_to_num().max():.3g}",
+                 f"values of a batch of {n} differ from {n} single calls{f' ({key})' if key else ''}: "
+                 f"{t.double().cpu().tolist()} vs {one.double().cpu().tolist()}",
                  "compute each image's value from that image alone (no mean over the batch)")
     if isinstance(v, dict):
         return  # named figures have no single direction or ideal

@@ -228,8 +228,10 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     ``recompute``: method ids whose stored units are computed again (``[]``: all of them).
     Units that failed in an earlier run into ``out`` are always retried.
     """
+    from zoo.harness.codehash import clear_caches
     from zoo.harness.meta import run_meta
 
+    clear_caches()  # plugins installed or upgraded since the last run in this process are keyed by their new version
     spec = load_suite(suite, include_path)
     out_path = Path(out) if out else Path("runs") / spec.name
     if recompute:
