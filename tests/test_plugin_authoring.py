@@ -549,3 +549,19 @@ def test_new_plugin_installs_with_pip_and_its_tests_pass(tmp_path):
         assert json.loads((tmp_path / "run" / "meta.json").read_text())["units"] == {"computed": 1, "reused": 1, "retried": 0}
     finally:
         subprocess.run([uv, "pip", "uninstall", "--python", sys.executable, "zoo-kit-installed"], capture_output=True)
+
+
+def test_zoo_list_and_load_name_a_plugin_that_failed_to_load(fresh_plugins, tmp_path, monkeypatch, capsys):
+    site = tmp_path / "site"
+    (site / "zoo_kit_broken").mkdir(parents=True)
+    (site / "zoo_kit_broken" / "__init__.py").write_text("raise ImportError('needs libfoo 2')\n")
+    info = site / "zoo_kit_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-kit-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[zoo]\nkit-broken = zoo_kit_broken\n")
+    monkeypatch.syspath_prepend(str(site))
+    plugins.reset()
+    assert main(["list"]) == 0
+    assert "plugin 'kit-broken' failed to load: ImportError: needs libfoo 2" in capsys.readouterr().err
+    with pytest.raises(ZooError, match="Plugin 'kit-broken' failed to load"):
+        zoo.load("broken-thing.test")

@@ -41,7 +41,12 @@ def cmd_list(a) -> int:
     from zoo.catalog import list_methods
     from zoo.weights import availability
 
+    from zoo.plugins import failed_plugins
+
     cards = list_methods(task=a.task, pattern=a.pattern, available=a.available)
+    for name, error in sorted(failed_plugins().items()):
+        print(f"warning: plugin {name!r} failed to load: {error}; its methods are not listed "
+              f"(`zoo plugins` shows every plugin's state)", file=sys.stderr)
     if a.json:
         _print_json([{**c.to_dict(), "availability": availability(c.weights)} for c in cards])
         return 0
