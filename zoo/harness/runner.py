@@ -238,8 +238,9 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
         known = {m.id for b in spec.benchmarks for m in b.methods}
         unknown = [m for m in recompute if m not in known]
         if unknown:
+            some = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
             raise ZooError(f"--recompute: {', '.join(map(repr, unknown))} is not a method of suite {spec.name!r} "
-                           f"(its methods: {', '.join(sorted(known)[:12])}{' ...' if len(known) > 12 else ''}); name the suite before --recompute "
+                           f"(its methods: {some}); name the suite before --recompute "
                            f"(`zoo bench SUITE --recompute [METHOD ...]`)")
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
                     executor=executor, workers=workers, recompute=recompute)
