@@ -44,17 +44,29 @@ def _plugin_packages() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _third_party_packages() -> frozenset[str]:
-    """Top-level packages installed by distributions (minus the plugins' and imagezoo's)."""
-    return frozenset(set(md.packages_distributions()) - _plugin_packages())
+def _site_dirs() -> tuple[str, ...]:
+    """Folders installed distributions live in (site-packages of this interpreter and the user's)."""
+    import site
+    import sysconfig
+
+    dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    dirs |= set(getattr(site, "getsitepackages", lambda: [])())
+    user = getattr(site, "getusersitepackages", lambda: None)()
+    dirs |= {user} if isinstance(user, str) else set()
+    return tuple(os.path.realpath(d) + os.sep for d in dirs if d)
 
 
 def _hashed(module_name: str) -> bool:
     top = module_name.split(".")[0]
     if top in sys.stdlib_module_names or top == "builtins":
         return False
-    # plugins' and imagezoo's code, and code no distribution installed (a plugin on sys.path, a test)
-    return top in _plugin_packages() or top not in _third_party_packages()
+    if top in _plugin_packages():  # imagezoo's and every plugin's code, installed or editable
+        return True
+    # code no distribution installed (a plugin on sys.path, a test) is hashed; third-party
+    # libraries in site-packages (torch, compressai) are not: their versions are in meta.json
+    module = sys.modules.get(module_name)
+    path = _source_file(module) if module is not None else None
+    return path is not None and not os.path.realpath(path).startswith(_site_dirs())
 
 
 def _source_file(module: types.ModuleType) -> str | None:
@@ -142,5 +154,5 @@ def code_identity(plugin: str | None, *objs: Any) -> dict[str, Any]:
 
 def clear_caches() -> None:
     """Forget the memoised distribution tables (after installing or removing a plugin in-process)."""
-    for fn in (_plugin_distributions, _plugin_packages, _third_party_packages):
+    for fn in (_plugin_distributions, _plugin_packages, _site_dirs):
         fn.cache_clear()
