@@ -84,7 +84,7 @@ def test_kit_rejects_a_method_breaking_its_task_check():
 
     m = Shrinks()
     m.id = "test.shrinks"
-    with pytest.raises(AssertionError, match="test.shrinks: output shape"):
+    with pytest.raises(AssertionError, match="method test.shrinks: conformance check .translation contract. failed: output shape"):
         check_method(m)
 
 

@@ -1,8 +1,10 @@
 """The ``zoo`` command. Data goes to stdout, logs and progress to stderr.
 
 Exit codes: 0 success; 1 a regression gate found drifts, or some items/methods failed
-in `zoo run`; 2 usage or input error (unknown id, bad file, bad suite); 3 weights or
-metric unavailable / integrity failure.
+in `zoo run`, or units failed in `zoo bench` (unless --allow-failures); 2 usage or input
+error (unknown id, bad file, bad suite); 3 weights or metric unavailable / integrity
+failure (in `zoo bench`: a method or metric unavailable, unless --allow-unavailable or the
+suite's `allow_unavailable`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from zoo.errors import WeightsError, ZooError
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
 CORE_VERBS = (
     "list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "mirror", "dataset-manifest",
+    "new-plugin",
 )
 
 
@@ -41,9 +44,14 @@ def cmd_list(a) -> int:
     from zoo.catalog import list_methods
     from zoo.weights import availability
 
+    from zoo.plugins import failed_plugins
+
     cards = list_methods(task=a.task, pattern=a.pattern, available=a.available)
     if getattr(a, "provenance", False):
         return _list_provenance(cards, a.json)
+    for name, error in sorted(failed_plugins().items()):
+        print(f"warning: plugin {name!r} failed to load: {error}; its methods are not listed "
+              f"(`zoo plugins` shows every plugin's state)", file=sys.stderr)
     if a.json:
         _print_json([{**c.to_dict(), "availability": availability(c.weights)} for c in cards])
         return 0
@@ -181,7 +189,12 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
                 status = EXIT_WEIGHTS
                 continue
             try:
-                if pin:
+                if pin and ref.bundled:
+                    _, digest = pin_ref(ref)
+                    note = ("matches the catalog" if digest == ref.sha256 else
+                            f"the catalog pins {ref.sha256}: paste this sha256 into the entry if the file is right")
+                    print(f"{mid}: bundled {ref.bundled} ({note})\n  bundled: {ref.bundled}\n  sha256: {digest}")
+                elif pin:
                     revision, digest = pin_ref(ref)
                     where = ref.bundled or ref.file
                     print(f"{mid}: {where}" + (f"\n  revision: {revision}" if revision else "") + f"\n  sha256: {digest}")
@@ -261,14 +274,32 @@ def cmd_convert(a) -> int:
     method.load_weights(load_state_dict(a.checkpoint))  # strict: proves the converted layout is complete
     out = Path(a.output)
     digest = save_state_dict(method.weights_state_dict(), out)
-    fields = {"file": out.name, "sha256": digest, "source": a.source or "<official URL of the checkpoint>"}
+    source = a.source or "<official URL of the checkpoint>"
+    bundled = a.bundled or _bundled_guess(card, out.name)
+    fields = {"file": out.name, "sha256": digest, "source": source, "bundled": bundled}
     if a.json:
         _print_json(fields)
-    else:
-        print(f"# catalog fields for {card.id}:\nweights:")
-        for k, v in fields.items():
-            print(f"  {k}: {v}")
+        return 0
+    print(f"# catalog fields for {card.id}, either on the Hugging Face Hub (upload {out.name} to a model repo;\n"
+          f"# `zoo fetch --pin {card.id}` then prints the revision to pin):\nweights:\n  hub: <owner/repo>\n"
+          f"  file: {out.name}\n  revision: <40-hex commit of the upload>\n  sha256: {digest}\n  source: {source}")
+    print(f"# or shipped inside your plugin package (copy {out.name} to the path after the colon):\nweights:\n"
+          f"  bundled: {bundled}\n  sha256: {digest}\n  source: {source}")
     return 0
+
+
+def _bundled_guess(card, filename: str) -> str:
+    """``package:weights/FILE`` in the package of the card's bundled weights, or of the plugin that built it."""
+    for ref in card.weights:
+        if ref.bundled:
+            return f"{ref.bundled.split(':', 1)[0]}:weights/{filename}"
+    try:
+        from zoo.plugins import registry
+
+        module = registry().get("methods", card.factory).obj.__module__
+        return f"{module.split('.')[0]}:weights/{filename}"
+    except Exception:
+        return f"<your_package>:weights/{filename}"
 
 
 def _parse_weights(items: list[str] | None) -> str | dict[str, str] | None:
@@ -333,14 +364,20 @@ def cmd_plugins(a) -> int:
 
 def _print_leaderboard(run) -> None:
     print((Path(run.path) / "leaderboard.md").read_text())
-    print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}, reused {run.reused_units})", file=sys.stderr)
+    retried = f", of which retried after failing before {run.retried_units}" if getattr(run, "retried_units", 0) else ""
+    print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}{retried}, reused {run.reused_units})", file=sys.stderr)
 
 
 def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
     from zoo.report import load_results
-    from zoo.report.compare import compare, parse_tolerances
+    from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 
-    drifts = compare(current, load_results(baseline_path), parse_tolerances(tolerances), subset=subset)
+    tol = parse_tolerances(tolerances)
+    baseline = load_results(baseline_path)
+    for name in unmatched_tolerances(tol, current, baseline):
+        print(f"warning: --tolerance {name}: matches no metric, alias or column in the run or the baseline; "
+              f"it is not applied (check the spelling: see the `metric` column of results.csv)", file=sys.stderr)
+    drifts = compare(current, baseline, tol, subset=subset)
     if drifts.empty:
         print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
         return EXIT_OK
@@ -352,15 +389,22 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> i
 def cmd_bench(a) -> int:
     from zoo.harness.runner import run_suite
 
+    from zoo.harness.verdict import run_problems, verdict
+
     run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
-                    progress=not a.no_progress, executor=a.executor, workers=a.workers, licence=a.licence)
+                    progress=not a.no_progress, executor=a.executor, workers=a.workers, licence=a.licence,
+                    recompute=a.recompute)
     _print_leaderboard(run)
     left_out = run.meta.get("licence_filter", {}).get("left_out", [])
     if left_out:
         print(f"--licence {a.licence}: left out {len(left_out)} non-commercial method(s): {', '.join(left_out)}", file=sys.stderr)
+    expected = {b.name: b.allow_unavailable for b in run.suite.benchmarks}
+    status, summary = verdict(run_problems(run.results, expected), a.allow_failures, a.allow_unavailable)
+    for line in summary:
+        print(line, file=sys.stderr)
     if a.against:
-        return _gate(run.results, a.against, a.tolerance, subset=bool(a.method) or bool(left_out))
-    return EXIT_OK
+        status = max(status, _gate(run.results, a.against, a.tolerance, subset=bool(a.method) or bool(left_out)))
+    return status
 
 
 def cmd_report(a) -> int:
@@ -394,6 +438,13 @@ def cmd_mirror(a) -> int:
             print(f"  {c['file']}: sha256 {c['sha256']} (from source sha256 {c['source_sha256']})"
                   + (f" revision {c['revision']}" if c.get("revision") else ""))
     return EXIT_WEIGHTS if any(s.skipped for s in done) else EXIT_OK
+def cmd_new_plugin(a) -> int:
+    from zoo.newplugin import write_plugin
+
+    root = write_plugin(a.name, Path(a.output), force=a.force)
+    print(root)
+    print(f"next: pip install -e {root}  (uv: uv pip install -e {root}), then pytest -q {root / 'tests'}", file=sys.stderr)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -434,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--source", help="official URL the checkpoint came from")
+    s.add_argument("--bundled", metavar="PACKAGE:PATH", help="where the file will live in your plugin package "
+                   "(printed as the `bundled:` form; default PACKAGE:weights/FILE)")
     s.add_argument("--setting", action="append", default=[])
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_convert)
@@ -460,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--include-path", action="append", default=[], help="extra folder of suite files")
     s.add_argument("--method", action="append", default=[], help="run only these method ids")
     s.add_argument("--against", help="baseline run folder or results file: exit 1 on drift")
-    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
+    s.add_argument("--tolerance", action="append", default=[],
+                   help="NAME=ABS tolerance for --against (repeatable or comma-separated; NAME: column, alias or metric)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
@@ -468,6 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--licence", "--license", dest="licence", choices=["any", "commercial"], default="any",
                    help="commercial: leave out methods whose weights are for non-commercial use only")
+    s.add_argument("--recompute", nargs="*", metavar="METHOD",
+                   help="compute again instead of reusing stored units: these method ids, or every method if none "
+                        "is named (put the suite first: zoo bench SUITE --recompute)")
+    s.add_argument("--allow-failures", action="store_true", help="exit 0 even if units failed (they stay in the report)")
+    s.add_argument("--allow-unavailable", action="store_true",
+                   help="exit 0 even if methods or metrics were unavailable (beyond the suite's allow_unavailable)")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("report", help="print a run's leaderboard")
@@ -477,7 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="regression gate: run vs baseline")
     s.add_argument("run")
     s.add_argument("baseline")
-    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
+    s.add_argument("--tolerance", action="append", default=[],
+                   help="NAME=ABS absolute tolerance (repeatable or comma-separated; NAME: column, alias or metric name; "
+                        "the column or alias wins over the metric name)")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.set_defaults(fn=cmd_compare)
     s = sub.add_parser("mirror", help="maintainers: official files -> verified safetensors Hub repos (+ registry.yaml)")
@@ -496,6 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--variant", help="name to record the variant under (default: local)")
     s.add_argument("--source", help="where the files came from (URL, archive, paper)")
     s.set_defaults(fn=cmd_dataset_manifest)
+
+    s = sub.add_parser("new-plugin", help="write a working plugin package (method, metric, suite, tests)")
+    s.add_argument("name", help="lowercase dashed name, e.g. my-denoiser (package zoo_my_denoiser)")
+    s.add_argument("-o", "--output", default=".", help="parent folder (default: here)")
+    s.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    s.set_defaults(fn=cmd_new_plugin)
     _add_plugin_commands(sub)
     return p
 

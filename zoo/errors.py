@@ -34,6 +34,17 @@ class ContractError(ZooError):
     """A method broke its task contract (shape, dtype, range, NaN)."""
 
 
+class ConformanceError(ZooError, AssertionError):
+    """A conformance-kit check failed (:mod:`zoo.testing`): names the method or metric, the check and the fix.
+
+    An ``AssertionError`` subclass, so test runners report it as a failed test.
+    """
+
+    def __init__(self, subject: str, check: str, problem: str, fix: str) -> None:
+        self.subject, self.check, self.problem, self.fix = subject, check, problem, fix
+        super().__init__(f"{subject}: conformance check '{check}' failed: {problem}. Fix: {fix}")
+
+
 class ImageError(ZooError):
     """An image file could not be decoded or is not a valid image."""
 

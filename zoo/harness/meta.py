@@ -31,6 +31,6 @@ def run_meta(runner) -> dict:
         "versions": versions,
         "plugins": [{"name": p.name, "version": p.version, "error": p.error} for p in plugin_report()],
         **runner.meta,
-        "units": {"computed": runner.computed, "reused": runner.reused},
+        "units": {"computed": runner.computed, "reused": runner.reused, "retried": getattr(runner, "retried", 0)},
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},
     }

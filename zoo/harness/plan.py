@@ -2,7 +2,10 @@
 
 A unit's key covers everything that can change its values: the card, the weights' hashes,
 the operating point, the dataset's content hash (and shard), the task's options, the
-metric fingerprints, imagezoo's version, the seed, rounding and batch size.
+metric fingerprints, imagezoo's version, the seed, rounding and batch size, and the code
+that computes them: for the method's factory, the task spec and each metric, the plugin
+distribution's name and version and a hash of the defining modules' source
+(:mod:`zoo.harness.codehash`). Keys are versioned by :data:`KEY_VERSION`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ from typing import Any
 from zoo.catalog import MethodCard, get_card
 from zoo.datasets import Dataset, build_dataset
 from zoo.errors import MetricUnavailable, SuiteError
+from zoo.harness.codehash import code_identity
 from zoo.harness.execute import log, row, setting_str
 from zoo.harness.store import unit_key
 from zoo.harness.suite import Benchmark, Suite
 from zoo.metrics import Metric, build_metric
 from zoo.taskspec import TaskSpec, task_spec
 from zoo.version import __version__
+
+#: bumped when the key's payload changes shape (2: code identities of method, task and metrics)
+KEY_VERSION = 2
 
 
 @dataclass
@@ -89,6 +96,7 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
     plan = BenchPlan(bench, spec)
     plan.metrics, plan.unavailable = build_metrics(bench, spec, device)
     base0 = {"run": run_id, "suite": suite.name, "benchmark": bench.name, "task": bench.task}
+    code = {"task": _registered_code("tasks", bench.task, spec), "metrics": metrics_code(bench, plan.metrics)}
     try:
         dataset = bench_dataset(bench)
         ds_hash = dataset.content_hash
@@ -120,6 +128,7 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
         if card.task != bench.task:
             plan.failures.append(row(where, metric="*", status="failed", error=f"{mspec.id} is a {card.task} method, benchmark {bench.name} is {bench.task}"))
             continue
+        mcode = {**code, "method": _registered_code("methods", card.factory)}
         for setting in mspec.settings or list(card.settings):
             for shard in shards:
                 base = {**base0, "dataset": plan.dataset.name, "method": card.id, "setting": setting_str(setting)}
@@ -129,9 +138,27 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
                     "task_options": spec.unit_options(bench.options), "metrics": [(a, m.fingerprint) for a, m in plan.metrics],
                     "unavailable": plan.unavailable, "zoo": __version__, "seed": suite.seed,
                     "round": suite.round_outputs, "benchmark": bench.name, "task": bench.task, "batch": bench.batch_size,
+                    "code": mcode, "key_version": KEY_VERSION,
                 })
                 plan.units.append(Unit(bench, card, setting, shard, len(shards) > 1, key, base))
     return plan
+
+
+def _registered_code(kind: str, name: str, *instances: Any) -> dict[str, Any]:
+    """Code identity of a registered factory (and instances it built); its error if it cannot be imported."""
+    from zoo.plugins import registry
+
+    try:
+        entry = registry().get(kind, name)
+        return code_identity(entry.plugin, entry.obj, *instances)
+    except Exception as exc:  # the unit itself reports the failure; the key records why the code is unknown
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def metrics_code(bench: Benchmark, metrics: list[tuple[str, Metric]]) -> list[tuple[str, dict]]:
+    """(alias, code identity) of every built metric of a benchmark."""
+    names = {m.alias: m.name for m in bench.metrics}
+    return [(alias, _registered_code("metrics", names.get(alias, m.name), m)) for alias, m in metrics]
 
 
 def weights_hashes(card: MethodCard, setting: dict) -> list[str | None]:

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
-from zoo.harness.execute import UnitContext, compute_distribution, run_unit, setting_str
+from zoo.harness.execute import UnitContext, compute_distribution, log, run_unit, setting_str
 from zoo.harness.plan import BenchPlan, Unit, plan_benchmark
 from zoo.harness.store import COLUMNS, Store
 from zoo.harness.suite import Suite, load_suite
@@ -41,15 +41,25 @@ class Run:
     meta: dict = field(default_factory=dict)
     reused_units: int = 0
     computed_units: int = 0
+    retried_units: int = 0  # computed again because they failed in an earlier run into this folder
 
     @property
     def failures(self) -> pd.DataFrame:
         return self.results[self.results.status == "failed"]
 
 
+def unit_failure(rows: pd.DataFrame) -> str | None:
+    """Why a unit's rows are not a result to keep: a failed row, or the method unavailable; None if fine."""
+    bad = rows[(rows.status == "failed") | ((rows.status == "unavailable") & (rows.metric == "*"))]
+    if bad.empty:
+        return None
+    return f"{bad.status.iloc[0]}: {bad.error.iloc[0]}"
+
+
 class Runner:
     def __init__(self, suite: Suite, out: Path, device: str = "cpu", run_id: str | None = None, progress: bool = True,
-                 include_path: list[str] | tuple[str, ...] = (), executor: str = "local", workers: int | None = None) -> None:
+                 include_path: list[str] | tuple[str, ...] = (), executor: str = "local", workers: int | None = None,
+                 recompute: list[str] | None = None) -> None:
         if executor not in EXECUTORS:
             raise ZooError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         self.suite, self.device, self.progress = suite, torch.device(device), progress
@@ -58,7 +68,9 @@ class Runner:
         self.out = Path(out)
         self.run_id = run_id or self.out.name
         self.meta: dict[str, Any] = {"methods": {}, "datasets": {}, "metrics": {}, "unavailable": {}}
-        self.reused = self.computed = 0
+        self.reused = self.computed = self.retried = 0
+        #: method ids whose stored units are ignored and computed again (``[]``: every method; None: none)
+        self.recompute = recompute
         self.timing = {"model_s": 0.0, "metrics_s": 0.0}  # time spent inside methods and metrics (perf benchmark)
         self.keys: list[str] = []
         self._sample_ids: dict[str, list[str]] = {}
@@ -108,7 +120,7 @@ class Runner:
             for unit in bar:
                 bar.set_postfix_str(f"{unit.card.id} {setting_str(unit.setting)}" + (f" items {unit.shard[0]}-{unit.shard[1] - 1}" if unit.sharded else ""))
                 self.keys.append(unit.key)
-                if self.store.has(unit.key):
+                if self._reusable(plan, unit):
                     parts.append(self.store.get(unit.key).assign(run=self.run_id))
                     self.reused += 1
                 elif self.executor == "ray":
@@ -128,13 +140,36 @@ class Runner:
             return pd.DataFrame(columns=COLUMNS)
         return pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
 
+    def _reusable(self, plan: BenchPlan, unit: Unit) -> bool:
+        """Is the unit's stored result reused? Says why a unit is computed again (--recompute, earlier failure)."""
+        forced = self.recompute is not None and (not self.recompute or unit.card.id in self.recompute)
+        where = f"{plan.bench.name}: {unit.card.id} {setting_str(unit.setting)}"
+        if self.store.has(unit.key):
+            if not forced:
+                return True
+            log(f"[zoo] {where}: recomputing (--recompute)")
+            return False
+        failed = self.store.get_failed(unit.key)
+        if failed is not None:
+            self.retried += 1
+            log(f"[zoo] {where}: retrying; the last run into this folder found it {(unit_failure(failed) or 'failed')[:300]}")
+        return False
+
     def persist(self, key: str, df: pd.DataFrame, states: dict | None = None) -> pd.DataFrame:
-        """Write a freshly computed unit (and its metric states) to the store at once."""
+        """Write a freshly computed unit (and its metric states) to the store at once.
+
+        A failed unit is recorded apart (:meth:`Store.put_failed`): it is never reused as a
+        result, and the next run into this folder retries it.
+        """
         df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
+        self.computed += 1
+        if unit_failure(df) is not None:
+            self.store.put_failed(key, df)
+            return df
         for alias, state in (states or {}).items():
             self.store.put_state(key, alias, state)
         self.store.put(key, df)
-        self.computed += 1
+        self.store.clear_failed(key)
         return df
 
     def _merge_shards(self, plan: BenchPlan) -> pd.DataFrame:
@@ -222,20 +257,32 @@ def licence_split(spec, methods: list[str] | None, licence: str) -> tuple[list[s
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
               run_id: str | None = None, executor: str = "local", workers: int | None = None,
-              licence: str = "any") -> Run:
+              licence: str = "any", recompute: list[str] | None = None) -> Run:
     """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
 
     ``executor="ray"`` runs the units that are not in the result store as Ray tasks
     (``workers`` CPUs, default all); each finished unit is persisted as it arrives.
     ``licence="commercial"`` leaves out methods whose weights are for non-commercial use only
     (recorded in ``meta.json`` as ``licence_filter``).
+    ``recompute``: method ids whose stored units are computed again (``[]``: all of them).
+    Units that failed in an earlier run into ``out`` are always retried.
     """
+    from zoo.harness.codehash import clear_caches
     from zoo.harness.meta import run_meta
 
+    clear_caches()  # plugins installed or upgraded since the last run in this process are keyed by their new version
     spec = load_suite(suite, include_path)
     out_path = Path(out) if out else Path("runs") / spec.name
+    if recompute:
+        known = {m.id for b in spec.benchmarks for m in b.methods}
+        unknown = [m for m in recompute if m not in known]
+        if unknown:
+            some = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
+            raise ZooError(f"--recompute: {', '.join(map(repr, unknown))} is not a method of suite {spec.name!r} "
+                           f"(its methods: {some}); name the suite before --recompute "
+                           f"(`zoo bench SUITE --recompute [METHOD ...]`)")
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
-                    executor=executor, workers=workers)
+                    executor=executor, workers=workers, recompute=recompute)
     methods, left_out = licence_split(spec, methods, licence)
     if licence != "any":
         runner.meta["licence_filter"] = {"licence": licence, "left_out": left_out}
@@ -244,7 +291,7 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     runner.timing["run_s"] = time.perf_counter() - t0
     meta = run_meta(runner)
     run = Run(id=runner.run_id, suite=spec, path=out_path, results=results, meta=meta,
-              reused_units=runner.reused, computed_units=runner.computed)
+              reused_units=runner.reused, computed_units=runner.computed, retried_units=runner.retried)
     if report:
         from zoo.report import write_report
 

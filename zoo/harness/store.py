@@ -2,8 +2,12 @@
 
 A unit's key hashes everything that changes its values (method card, weights sha256,
 operating point, dataset content hash, degradation, metric fingerprints, imagezoo
-version, seed), so a repeated run reuses stored parts and an interrupted run resumes
-with every finished unit intact.
+version, seed, and the source and version of the code that computed it), so a repeated
+run reuses stored parts and an interrupted run resumes with every finished unit intact.
+
+A unit that failed (a method that raised, failed verification, or whose weights were not
+here) is kept beside as ``<key>.failed.parquet``: it is never reused as a result, the next
+run retries it (and says it does), and its record is removed once the unit succeeds.
 """
 
 from __future__ import annotations
@@ -77,3 +81,24 @@ class Store:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         rows.to_parquet(tmp, index=False)
         os.replace(tmp, path)  # atomic: a killed run never leaves a half-written part
+
+    def _failed_path(self, key: str) -> Path:
+        return self._path(key).with_name(f"{key}.failed.parquet")
+
+    def put_failed(self, key: str, rows: pd.DataFrame) -> None:
+        """Record a failed unit (never reused as a result; the next run retries it)."""
+        path = self._failed_path(key)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        rows.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+
+    def get_failed(self, key: str) -> pd.DataFrame | None:
+        """The rows of the last failed attempt at a unit, or None."""
+        path = self._failed_path(key)
+        try:
+            return pd.read_parquet(path) if path.exists() else None
+        except Exception:  # a damaged record only loses the "retrying" note
+            return None
+
+    def clear_failed(self, key: str) -> None:
+        self._failed_path(key).unlink(missing_ok=True)

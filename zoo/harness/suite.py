@@ -35,7 +35,7 @@ from zoo.errors import SuiteError, UnknownNameError
 
 SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark"}
 #: keys every benchmark may set; each task's spec adds its own (``TaskSpec.bench_keys``)
-BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size"}
+BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable"}
 
 
 @dataclass
@@ -61,6 +61,9 @@ class Benchmark:
     options: dict = field(default_factory=dict)  # the task's own keys (degradation, anchor, direction ...)
     batch_size: int = 4
     shard_size: int | None = None
+    #: metric aliases and method ids expected to be unavailable on some machines (offline metrics):
+    #: reported, but they do not make `zoo bench` exit non-zero
+    allow_unavailable: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -214,9 +217,18 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
         shard = b.get("shard_size")
         if shard is not None and (not isinstance(shard, int) or isinstance(shard, bool) or shard < 1):
             raise _err(src, b, f"benchmark {b['name']!r}: shard_size must be a positive number of images, got {shard!r}")
+        allow = _strip(b.get("allow_unavailable", []))
+        if not isinstance(allow, list) or not all(isinstance(x, str) for x in allow):
+            raise _err(src, b, f"benchmark {b['name']!r}: allow_unavailable must be a list of metric aliases "
+                               f"or method ids, e.g. [lpips, fid], got {allow!r}")
+        named = {m.alias for m in metrics} | {m.id for m in methods}
+        stray = [x for x in allow if x not in named]
+        if stray:
+            raise _err(src, b, f"benchmark {b['name']!r}: allow_unavailable names {stray}, which are not among its "
+                               f"metrics or methods ({', '.join(sorted(named))})")
         benches.append(Benchmark(
             name=b["name"], task=b["task"], dataset=_strip(ds), methods=methods, metrics=metrics,
-            options=options, batch_size=int(b.get("batch_size", 4)), shard_size=shard,
+            options=options, batch_size=int(b.get("batch_size", 4)), shard_size=shard, allow_unavailable=allow,
         ))
     names = [b.name for b in benches]
     dup = {n for n in names if names.count(n) > 1}

@@ -38,6 +38,9 @@ class Metric:
     needs_reference: ClassVar[bool] = True
     #: what the metric reads besides ``output`` (and ``reference`` when ``needs_reference``)
     needs: ClassVar[tuple[str, ...]] = ()
+    #: the value for an output identical to its reference (``inf`` for PSNR, 1 for SSIM, 0 for a
+    #: distance); None where it is not defined (bpp). The conformance kit checks it.
+    ideal: ClassVar[float | None] = None
     unit: ClassVar[str] = ""
 
     def requirements(self) -> set[str]:

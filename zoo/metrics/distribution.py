@@ -129,6 +129,7 @@ class FrechetDistance(DistributionMetric):
     """Fréchet distance between Gaussians fitted to the features of outputs and references."""
 
     higher_is_better = False
+    ideal = 0.0
 
     def __init__(self, extractor: Any, name: str) -> None:
         self.name = name
@@ -175,6 +176,7 @@ class KernelDistance(DistributionMetric):
     """Kernel (MMD, cubic polynomial kernel) distance; subsets sampled with a fixed seed."""
 
     higher_is_better = False
+    ideal = 0.0
 
     def __init__(self, extractor: Any, name: str, num_subsets: int = 100, max_subset_size: int = 1000, seed: int = 0) -> None:
         self.name, self.num_subsets, self.max_subset_size, self.seed = name, num_subsets, max_subset_size, seed

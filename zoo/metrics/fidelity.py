@@ -80,6 +80,7 @@ class PSNR(_Preprocessed):
     """
 
     name = "psnr"
+    ideal = float("inf")
     unit = "dB"
 
     def _values(self, output, reference, **extras) -> torch.Tensor:
@@ -162,6 +163,7 @@ class SSIM(_Preprocessed):
     """Structural similarity (Wang et al. 2004), Gaussian window 11x11, sigma 1.5."""
 
     name = "ssim"
+    ideal = 1.0
 
     def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5,
                  luma: str = "matlab") -> None:
@@ -183,6 +185,7 @@ class MSSSIM(_Preprocessed):
     """Multi-scale SSIM (Wang, Simoncelli and Bovik 2003), 5 scales, standard weights."""
 
     name = "ms-ssim"
+    ideal = 1.0
 
     def __init__(self, channel: str = "rgb", crop_border: int = 0, round: bool = False, win_size: int = 11, sigma: float = 1.5,
                  luma: str = "matlab") -> None:

@@ -36,6 +36,7 @@ class LPIPS(Metric):
 
     name = "lpips"
     higher_is_better = False
+    ideal = 0.0
 
     def __init__(self, net: str = "alex", random_trunk: bool = False, seed: int = 0) -> None:
         if net not in TRUNK_FILES:
@@ -75,6 +76,7 @@ class DeepDistEffNetLite0(Metric):
 
     name = "deepdist-effnetlite0"
     higher_is_better = False
+    ideal = 0.0
 
     def __init__(self) -> None:
         from zoo.metrics.features import EffNetLite0

@@ -25,6 +25,7 @@ class MeanAbsoluteError(Metric):
 
     name = "example-mae"
     higher_is_better = False
+    ideal = 0.0
 
     def _values(self, output, reference, **extras) -> torch.Tensor:
         return (output.double() - reference.double()).abs().flatten(1).mean(1)
