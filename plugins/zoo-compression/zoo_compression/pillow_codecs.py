@@ -44,8 +44,11 @@ class PillowCodec(Compressor):
             raise OptionsError("pillow-codec", "codec", codec, sorted(FORMATS))
         if codec == "jpegxl" and not _jxl_available():
             raise ZooError("jpegxl needs the Pillow plugin: pip install pillow-jxl-plugin")
-        if quality is not None and not (0 <= quality <= 100):
-            raise OptionsError(codec, "quality", quality, "an integer in 0..100")
+        if quality is not None:
+            number = (int, float) if codec == "jpeg2000" else int  # JPEG 2000: a PSNR target in dB
+            if isinstance(quality, bool) or not isinstance(quality, number) or not (0 <= quality <= 100):
+                raise OptionsError(codec, "quality", quality,
+                                   "a number of dB in 0..100" if codec == "jpeg2000" else "an integer in 0..100")
         if subsampling not in ("4:2:0", "4:4:4"):
             raise OptionsError(codec, "subsampling", subsampling, ["4:2:0", "4:4:4"])
         self.codec, self.quality, self.subsampling, self.lossless = codec, quality, subsampling, lossless
