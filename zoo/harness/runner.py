@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
 from zoo.harness.execute import UnitContext, compute_distribution, run_unit, setting_str
-from zoo.harness.plan import BenchPlan, Unit, plan_benchmark
+from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
 from zoo.harness.store import COLUMNS, Store
 from zoo.harness.suite import Suite, load_suite
 from zoo.images import write_image
@@ -66,6 +66,7 @@ class Runner:
     # -- planning -------------------------------------------------------------------------------
     def plan(self, only_methods: list[str] | None = None) -> list[BenchPlan]:
         """Every benchmark's plan; raises :class:`SuiteError` before any unit runs on a bad suite."""
+        check_method_filter(self.suite, only_methods)
         plans = [plan_benchmark(b, self.suite, self.run_id, self.device, only_methods) for b in self.suite.benchmarks]
         for p in plans:
             b = p.bench
