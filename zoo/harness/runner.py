@@ -114,9 +114,14 @@ class Runner:
                     deferred.append((len(parts), plan, unit))
                     parts.append(None)
                 else:
-                    torch.manual_seed(self.suite.seed)
-                    result = run_unit(self.context(plan, unit))
-                    parts.append(self.persist(unit.key, result.rows, result.states).assign(run=self.run_id))
+                    with self.store.claim(unit.key) as stored:  # another run into this folder may hold it
+                        if stored is not None:
+                            parts.append(stored.assign(run=self.run_id))
+                            self.reused += 1
+                            continue
+                        torch.manual_seed(self.suite.seed)
+                        result = run_unit(self.context(plan, unit))
+                        parts.append(self.persist(unit.key, result.rows, result.states).assign(run=self.run_id))
         if deferred:
             from zoo.harness.executors import run_on_ray
 
@@ -185,16 +190,19 @@ class Runner:
 
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
-              run_id: str | None = None, executor: str = "local", workers: int | None = None) -> Run:
+              run_id: str | None = None, executor: str = "local", workers: int | None = None, force: bool = False) -> Run:
     """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
 
     ``executor="ray"`` runs the units that are not in the result store as Ray tasks
     (``workers`` CPUs, default all); each finished unit is persisted as it arrives.
+    ``out`` must be new, empty or a zoo run folder (``force=True`` writes into any folder).
     """
     from zoo.harness.meta import run_meta
+    from zoo.harness.store import claim_run_folder
 
     spec = load_suite(suite, include_path)
     out_path = Path(out) if out else Path("runs") / spec.name
+    claim_run_folder(out_path, force)
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
                     executor=executor, workers=workers)
     t0 = time.perf_counter()
@@ -204,9 +212,13 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     run = Run(id=runner.run_id, suite=spec, path=out_path, results=results, meta=meta,
               reused_units=runner.reused, computed_units=runner.computed)
     if report:
+        from filelock import FileLock
+
         from zoo.report import write_report
 
-        write_report(run)
+        (out_path / ".locks").mkdir(exist_ok=True)
+        with FileLock(str(out_path / ".locks" / "report.lock")):  # two runs into one folder write it in turn
+            write_report(run)
     return run
 
 
