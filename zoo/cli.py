@@ -347,11 +347,11 @@ def _print_leaderboard(run) -> None:
     print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}, reused {run.reused_units})", file=sys.stderr)
 
 
-def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
+def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_equal: bool = True) -> int:
     from zoo.report import load_results
     from zoo.report.compare import compare, parse_tolerances
 
-    drifts = compare(current, load_results(baseline_path), parse_tolerances(tolerances), subset=subset)
+    drifts = compare(current, load_results(baseline_path), parse_tolerances(tolerances), subset=subset, nan_equal=nan_equal)
     if drifts.empty:
         print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
         return EXIT_OK
@@ -387,7 +387,7 @@ def cmd_report(a) -> int:
 def cmd_compare(a) -> int:
     from zoo.report import load_results
 
-    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset)
+    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset, nan_equal=not a.nan_is_drift)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -465,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("baseline")
     s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
+    s.add_argument("--nan-is-drift", action="store_true", help="a value NaN in both runs is a drift (default: it matches)")
     s.set_defaults(fn=cmd_compare)
     _add_plugin_commands(sub)
     return p
