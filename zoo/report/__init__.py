@@ -114,6 +114,9 @@ def load_results(path: str | Path) -> pd.DataFrame:
             f"belongs to a run folder, re-run `zoo bench SUITE -o {p.parent}`: the report is rebuilt from the stored "
             f"units in parts/ without recomputing them"
         ) from exc
+    for col in ("fingerprint", "error", "attributes"):  # an empty text cell of a CSV reads as NaN, and NaN != NaN
+        if col in df.columns:
+            df[col] = df[col].fillna("")
     df["setting"] = df["setting"].astype(str)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
     return df
