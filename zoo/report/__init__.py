@@ -116,7 +116,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
         ) from exc
     for col in ("fingerprint", "error", "attributes"):  # an empty text cell of a CSV reads as NaN, and NaN != NaN
         if col in df.columns:
-            df[col] = df[col].fillna("")
+            df[col] = df[col].astype(object).where(df[col].notna(), "")
     df["setting"] = df["setting"].astype(str)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
     return df
