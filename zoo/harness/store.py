@@ -50,7 +50,8 @@ def claim_run_folder(root: Path, force: bool = False) -> None:
         raise RunFolderError(f"-o {root}: is a file, not a folder; choose a folder for the run")
     if root.is_dir() and not (root / MARKER).exists():
         entries = sorted(p.name for p in root.iterdir())
-        legacy = (root / "parts").is_dir() and _names_a_suite(root / "meta.json")
+        # written before the marker existed, or a store without its report yet (a run stopped while planning)
+        legacy = ((root / "parts").is_dir() and _names_a_suite(root / "meta.json")) or set(entries) <= {"parts", ".locks"}
         if entries and not legacy and not force:
             others = [e for e in entries if e not in RUN_FILES] or entries
             raise RunFolderError(
