@@ -90,8 +90,8 @@ def _safe_extract(archive: Path, dest: Path) -> None:
                     total += info.file_size
                     count(n, total, info.filename)
                     inside(info.filename)
-                    mode = info.external_attr >> 16
-                    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix file type recorded (a plain file)
+                    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                         raise refuse(info.filename, "is not a plain file or folder (a link or special file)")
                 for info in infos:
                     z.extract(info, tmp)  # zipfile writes plain files only and never sets permission bits
