@@ -43,6 +43,32 @@ def test_round_trip_still_works(learned):
     assert y.shape == (1, 3, 40, 40) and 0 <= float(y.min()) and float(y.max()) <= 1
 
 
+def test_forged_short_payload_does_not_crash_the_process(learned):
+    """Found by fuzzing: CompressAI's rANS decoder read past a too-short string (segfault); now padded with zeros."""
+    import subprocess
+    import sys
+
+    code = ("import os, random, torch, zoo; torch.set_num_threads(1)\n"
+            "from zoo_compression.learned import pack\n"
+            "c = zoo.load('factorized-small.samples', rate=2); random.seed(1)\n"
+            "for _ in range(60):\n"
+            "    try: c.decompress([pack(random.randint(100, 512), random.randint(100, 512), [os.urandom(random.randint(0, 8))])])\n"
+            "    except Exception: pass\n"
+            "print('survived')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_guard_bytes_leave_valid_streams_unchanged(learned):
+    codec, stream = learned
+    h, w, groups = unpack(stream)
+    shape = (1, 1)
+    ref = codec.net.decompress([[g] for g in groups], (64 // codec.stride, 64 // codec.stride))["x_hat"]
+    from zoo_compression.learned import crop, padding
+
+    assert torch.equal(codec.decompress([stream]), crop(ref, padding(h, w)).clamp(0, 1)), shape
+
+
 def test_every_flipped_header_byte_is_caught(learned):
     """Version 1 left the header outside the CRC: a flipped size byte decoded to a wrong-size image."""
     codec, stream = learned

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import warnings
 from pathlib import Path
 
@@ -131,9 +130,17 @@ def _read_tiff(data: bytes, source: str) -> torch.Tensor:
     import tifffile
 
     try:
-        arr = tifffile.imread(io.BytesIO(data))
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            shape = tif.pages[0].shape  # from the header: checked before the pixels are allocated
+            if len(shape) >= 2:
+                planar = len(shape) == 3 and shape[0] in (3, 4) and shape[2] not in (3, 4)
+                h, w = (shape[1], shape[2]) if planar else (shape[0], shape[1])
+                check_pixels(int(h), int(w), source)
+            arr = tif.pages[0].asarray()
+    except ImageError:
+        raise
     except Exception as exc:
-        raise ImageError(f"{source}: not a readable TIFF ({exc}); re-export the file") from exc
+        raise ImageError(f"{source}: not a readable TIFF ({type(exc).__name__}: {exc}); re-export the file") from exc
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
         arr = arr.transpose(1, 2, 0)
     if arr.ndim >= 2:
@@ -160,23 +167,25 @@ def decode(data: bytes, source: str = "<bytes>") -> torch.Tensor:
                          f"bomb. Set ZOO_MAX_PIXELS to a larger number to allow it.") from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{source}: not a recognised image format (corrupt, or not an image); supported: {', '.join(EXTENSIONS)}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, MemoryError) as exc:
+    except Exception as exc:  # a decoder's own error on damaged bytes (OSError, SyntaxError, struct.error ...)
         raise ImageError(f"{source}: corrupt or truncated image ({type(exc).__name__}: {exc}); re-export or re-download the file") from exc
     finally:
         Image.MAX_IMAGE_PIXELS = old
     if img.width == 0 or img.height == 0:
         raise ImageError(f"{source}: image has zero size {img.size}")
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img).astype(np.uint16 if img.mode.startswith("I;16") else np.int32)
-        if arr.dtype == np.int32:
-            arr = arr.clip(0, 65535).astype(np.uint16)
-        return _from_array(arr, source)
-    if img.mode == "F":
-        return _from_array(np.asarray(img), source)
-    if img.mode != "RGB":
-        img = img.convert("RGB")  # palette, grayscale, CMYK; alpha is dropped
-    return _from_array(np.asarray(img), source)
+    try:
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            arr = np.asarray(img).astype(np.uint16 if img.mode.startswith("I;16") else np.int32)
+            if arr.dtype == np.int32:
+                arr = arr.clip(0, 65535).astype(np.uint16)
+        elif img.mode == "F":
+            arr = np.asarray(img)
+        else:
+            arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))  # palette, grayscale, CMYK; alpha dropped
+    except Exception as exc:  # damaged metadata (EXIF) or a mode Pillow cannot convert
+        raise ImageError(f"{source}: corrupt image data ({type(exc).__name__}: {exc}); re-export or re-download the file") from exc
+    return _from_array(arr, source)
 
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:

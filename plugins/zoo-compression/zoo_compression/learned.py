@@ -223,8 +223,11 @@ class CompressAICodec(Compressor):
         from zoo.images import check_memory, check_pixels
 
         check_pixels(height, width, source)
-        channels = max((p.shape[0] for p in self.net.parameters() if p.dim() == 4), default=3)
-        check_memory(int(8 * height * width * (3 + channels / 4)), source, f"decoding {width}x{height} pixels")
+        check_memory(int(8 * height * width * (3 + self._widest() / 4)), source, f"decoding {width}x{height} pixels")
+
+    def _widest(self) -> int:
+        """Channels of the widest convolution (bounds the latent's size and the decoder's activations)."""
+        return max((p.shape[0] for p in self.net.parameters() if p.dim() == 4), default=3)
 
     @torch.inference_mode()
     def _decompress(self, streams: list[bytes]) -> torch.Tensor:
@@ -238,8 +241,13 @@ class CompressAICodec(Compressor):
             left, right, top, bottom = pad = padding(h, w)
             self._check_size(h + top + bottom, w + left + right, f"{self.id}: bitstream {i} ({h}x{w} claimed)")
             shape = ((h + top + bottom) // self.stride, (w + left + right) // self.stride)
+            # CompressAI's rANS decoder reads past the end of a string that is too short for the
+            # latent it is asked to decode (a forged stream whose CRC matches): it would read
+            # outside the buffer and crash the process. Trailing zeros bound every read; a valid
+            # stream never reaches them, so its decoding is unchanged.
+            guard = bytes(4 * shape[0] * shape[1] * self._widest() + 1024)
             try:
-                x_hat = self.net.decompress([[g] for g in groups], shape)["x_hat"]
+                x_hat = self.net.decompress([[g + guard] for g in groups], shape)["x_hat"]
             except Exception as exc:
                 raise ZooError(f"{self.id}: bitstream {i} could not be decoded by {self.arch}: {exc}") from exc
             images.append(crop(x_hat, pad))
