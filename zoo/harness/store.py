@@ -106,13 +106,22 @@ class Store:
             missing = set(COLUMNS) - {"run"} - set(df.columns)
             if missing:
                 raise ValueError(f"missing column(s) {sorted(missing)}")
-            for state in self.parts.glob(f"{key}.*.state.npz"):
+            for state in self._state_files(key):
                 self._read_state(state)
         except Exception as exc:
             self.quarantine(key, f"{type(exc).__name__}: {exc}")
             return False
         self._loaded = (key, df)
         return True
+
+    def _state_files(self, key: str) -> list[Path]:
+        """The unit's metric-state files (the folder is listed once per store, not once per unit)."""
+        if getattr(self, "_listing", None) is None:
+            self._listing: dict[str, list[str]] = {}
+            for name in os.listdir(self.parts):
+                if name.endswith(".state.npz"):
+                    self._listing.setdefault(name.split(".", 1)[0], []).append(name)
+        return [self.parts / n for n in self._listing.get(key, [])]
 
     def get(self, key: str) -> pd.DataFrame:
         loaded = getattr(self, "_loaded", None)
@@ -125,7 +134,7 @@ class Store:
         folder = self.parts / "quarantine"
         folder.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:
+        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:  # listed afresh: a rare path
             if f.exists():
                 os.replace(f, folder / f"{f.name}.{stamp}.damaged")
         note = folder / f"{key}.{stamp}.reason.txt"
