@@ -20,7 +20,13 @@ def zoo_cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "imagezoo"
     )
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from zoo.errors import ConfigError
+
+        what = "is a file, not a folder" if path.is_file() else f"cannot be created ({exc.strerror})"
+        raise ConfigError(f"imagezoo's cache {path} {what}; point ZOO_CACHE at a writable folder") from exc
     return path
 
 

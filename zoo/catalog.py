@@ -281,7 +281,8 @@ def get_card(method_id: str) -> MethodCard:
     if method_id not in all_cards:
         from zoo.errors import UnknownNameError
 
-        raise UnknownNameError(unknown_message("method", method_id, all_cards))
+        factories = registry().items["methods"]  # list only the ids that can load here
+        raise UnknownNameError(unknown_message("method", method_id, [m for m, c in all_cards.items() if c.factory in factories]))
     return all_cards[method_id]
 
 

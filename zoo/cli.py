@@ -2,9 +2,12 @@
 
 Exit codes: 0 success; 1 a regression gate found drifts, or some items/methods failed
 in `zoo run`, or units failed in `zoo bench` (unless --allow-failures); 2 usage or input
-error (unknown id, bad file, bad suite); 3 weights or metric unavailable / integrity
-failure (in `zoo bench`: a method or metric unavailable, unless --allow-unavailable or the
-suite's `allow_unavailable`).
+error (unknown id, bad file, bad suite, a limit exceeded, a folder imagezoo may not write
+into); 3 weights or metric unavailable / integrity failure (in `zoo bench`: a method or
+metric unavailable, unless --allow-unavailable or the suite's `allow_unavailable`); 4 an
+internal error (a bug: re-run with --debug and report the traceback); 130 interrupted.
+One handler in :func:`main` maps each error family to its code; a traceback is shown only
+with ``--debug`` (or ``ZOO_DEBUG=1``). See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from zoo.errors import WeightsError, ZooError
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS = 0, 1, 2, 3
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_WEIGHTS, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 CORE_VERBS = (
     "list", "info", "fetch", "convert", "run", "plugins", "bench", "report", "compare", "mirror", "dataset-manifest",
     "new-plugin",
@@ -212,8 +215,15 @@ def _fetch_datasets(names: list[str]) -> int:
     from zoo.datasets import build_dataset
     from zoo.datasets.hub import catalog_datasets
 
+    from zoo.errors import UnknownNameError
+    from zoo.plugins import registry, unknown_message
+
     status = EXIT_OK
     hub_names = catalog_datasets()
+    kinds = registry().items["datasets"]
+    unknown = [n for n in names if n not in hub_names and n not in kinds]
+    if unknown:
+        raise UnknownNameError(unknown_message("dataset", unknown[0], [*kinds, *hub_names]))
     for name in names:
         if name not in hub_names:
             continue  # embedded or local datasets need no download
@@ -266,12 +276,12 @@ def cmd_dataset_manifest(a) -> int:
 
 def cmd_convert(a) -> int:
     from zoo.catalog import get_card
-    from zoo.loading import build
-    from zoo.weights import load_state_dict, save_state_dict
+    from zoo.loading import build, load_local_weights
+    from zoo.weights import save_state_dict
 
     card = get_card(a.id)
-    method = build(card, **_parse_setting(a.setting))
-    method.load_weights(load_state_dict(a.checkpoint))  # strict: proves the converted layout is complete
+    method = build(card, own_weights=True, **_parse_setting(a.setting))
+    load_local_weights(method, a.checkpoint)  # strict: proves the converted layout is complete
     out = Path(a.output)
     digest = save_state_dict(method.weights_state_dict(), out)
     source = a.source or "<official URL of the checkpoint>"
@@ -316,30 +326,154 @@ def _parse_weights(items: list[str] | None) -> str | dict[str, str] | None:
     return parts
 
 
+def parse_device(name: str) -> str:
+    """``--device`` checked before anything is loaded: a torch device that exists here."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ZooError(f"--device {name!r} is not a device; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ZooError(f"--device {name}: no CUDA GPU is usable here (torch.cuda.is_available() is False); "
+                           f"use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ZooError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                           f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+    elif dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ZooError(f"--device {name}: Apple's MPS backend is not available here; use --device cpu")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ZooError(f"--device {name}: imagezoo runs on cpu, cuda or mps, not {dev.type}")
+    return str(dev)
+
+
+def _output_names(inputs: list[Path]) -> list[str]:
+    """Unique output stems for ``zoo run``'s inputs (no extension).
+
+    Each file keeps its stem (``photo.png`` -> ``photo``) unless two inputs share it; then
+    the input folders are mirrored (``a/x.png``, ``b/x.png`` -> ``a/x``, ``b/x``), and where
+    that is still ambiguous the extension is kept too (``x.png``, ``x.jpg`` -> ``x-png``, ``x-jpg``).
+    """
+    import os
+
+    from zoo.report.html import safe_name
+
+    real = [p.resolve() for p in inputs]
+    common = Path(os.path.commonpath([str(r.parent) for r in real]))
+
+    def mirrored(r: Path, ext: bool) -> str:
+        rel = r.relative_to(common)
+        stem = safe_name(rel.stem + (f"-{rel.suffix.lstrip('.')}" if ext and rel.suffix else ""))
+        return "/".join([safe_name(part) for part in rel.parent.parts] + [stem])
+
+    for name in (lambda r: safe_name(r.stem), lambda r: mirrored(r, False), lambda r: mirrored(r, True)):
+        names = [name(r) for r in real]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{n}-{i}" for i, n in enumerate(names)]  # unreachable for distinct files; kept as a last resort
+
+
+def _plan_run_outputs(inputs: list[str], out: Path, protected: list[str], overwrite: bool, bitstreams: bool) -> list[tuple[Path, Path, Path | None]]:
+    """(input, image destination, bitstream destination) per input, checked before anything is computed.
+
+    Raises:
+        RunFolderError: ``-o`` is a file or not writable, a destination is one of the inputs
+            (or the style or weights files), or a destination exists and ``overwrite`` is off.
+    """
+    import os
+
+    from zoo.errors import RunFolderError
+
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"-o {out}: is a file, not a folder; name a folder (created if missing)")
+    paths, seen = [], set()
+    for i in inputs:
+        p = Path(i)
+        if not p.is_file():
+            raise ZooError(f"{p}: no such file" if not p.exists() else f"{p}: is not a file; give image files")
+        if p.resolve() in seen:
+            print(f"warning: {p} is given more than once; it is processed once", file=sys.stderr)
+            continue
+        seen.add(p.resolve())
+        paths.append(p)
+    plans = [(p, out / f"{n}.png", out / f"{n}.bin" if bitstreams else None) for p, n in zip(paths, _output_names(paths))]
+    keep = {Path(f).resolve() for f in [*(str(p) for p in paths), *protected] if f}
+    existing = []
+    for _, *dests in plans:
+        for d in filter(None, dests):
+            if d.resolve() in keep:
+                raise RunFolderError(f"refusing to write {d}: it is one of the inputs and would be destroyed; choose "
+                                     f"another -o folder")
+            if d.exists() or d.is_symlink():
+                existing.append(str(d))
+    if existing and not overwrite:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise RunFolderError(f"refusing to overwrite existing output {', '.join(existing[:3])}{more}; pass --overwrite "
+                             f"to replace them, or choose another -o folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"-o {out}: cannot create the folder ({exc.strerror}); choose another -o folder") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RunFolderError(f"-o {out}: the folder is not writable; choose another -o folder")
+    return plans
+
+
+def _write_atomic(dest: Path, data: bytes) -> None:
+    """Write ``data`` to ``dest`` through a temporary file, so a failure never leaves half a file."""
+    import os
+    import tempfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _estimate_run_memory(path: Path, method) -> None:
+    """Refuse an input whose pixels (and output pixels, x scale^2) would exceed the memory limit."""
+    from zoo.images import check_memory, check_pixels, image_size
+
+    h, w = image_size(path)
+    check_pixels(h, w, str(path))
+    scale = getattr(method, "scale", 1)
+    scale = scale if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0 else 1
+    # float32 RGB input and output, and a working copy of each: 2 x 12 bytes x (1 + scale^2) per input pixel
+    check_memory(int(24 * h * w * (1 + scale * scale)), str(path),
+                 f"{w}x{h} pixels" + (f" at x{scale}" if scale != 1 else ""))
+
+
 def cmd_run(a) -> int:
     import torch
 
-    from zoo.images import read_image, write_image
+    from zoo.images import encode, read_image
     from zoo.loading import load_method
-    from zoo.report.html import safe_name
     from zoo.taskspec import task_spec
 
-    method = load_method(a.id, device=a.device, weights=_parse_weights(a.weights), **_parse_setting(a.setting))
+    device = parse_device(a.device)
+    method = load_method(a.id, device=device, weights=_parse_weights(a.weights), **_parse_setting(a.setting))
     spec = task_spec(method.task)
-    out = Path(a.output)
-    out.mkdir(parents=True, exist_ok=True)
+    protected = [a.style] + [w.partition("=")[2] if "=" in w and not Path(w).exists() else w for w in a.weights or []]
+    plans = _plan_run_outputs(a.inputs, Path(a.output), protected, a.overwrite, bitstreams="bitstreams" in spec.provides)
     options = {"direction": a.direction}
-    extras = {"style": read_image(a.style)[None].to(a.device)} if a.style else {}
+    extras = {"style": read_image(a.style)[None].to(device)} if a.style else {}
     status = EXIT_OK
-    for inp in a.inputs:
+    for inp, dest, bin_dest in plans:
         try:
-            x = read_image(inp)[None].to(a.device)
+            _estimate_run_memory(inp, method)
+            x = read_image(inp)[None].to(device)
             with torch.enable_grad() if method.needs_grad else torch.inference_mode():
                 outcome = spec.run_file(method, x, options, extras)
-            dest = out / f"{safe_name(Path(inp).stem)}.png"
-            write_image(dest, outcome.images[0].detach().cpu())
+            _write_atomic(dest, encode(outcome.images[0].detach().cpu(), "PNG"))
             if "bitstreams" in outcome.outputs:
-                (out / f"{safe_name(Path(inp).stem)}.bin").write_bytes(outcome.outputs["bitstreams"][0])
+                target = bin_dest or dest.with_suffix(".bin")
+                _write_atomic(target, outcome.outputs["bitstreams"][0])
             print(dest)
         except ZooError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -368,7 +502,7 @@ def _print_leaderboard(run) -> None:
     print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}{retried}, reused {run.reused_units})", file=sys.stderr)
 
 
-def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> int:
+def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_equal: bool = True) -> int:
     from zoo.report import load_results
     from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 
@@ -377,7 +511,7 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool) -> i
     for name in unmatched_tolerances(tol, current, baseline):
         print(f"warning: --tolerance {name}: matches no metric, alias or column in the run or the baseline; "
               f"it is not applied (check the spelling: see the `metric` column of results.csv)", file=sys.stderr)
-    drifts = compare(current, baseline, tol, subset=subset)
+    drifts = compare(current, baseline, tol, subset=subset, nan_equal=nan_equal)
     if drifts.empty:
         print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
         return EXIT_OK
@@ -391,9 +525,9 @@ def cmd_bench(a) -> int:
 
     from zoo.harness.verdict import run_problems, verdict
 
-    run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=a.device, methods=a.method or None,
-                    progress=not a.no_progress, executor=a.executor, workers=a.workers, licence=a.licence,
-                    recompute=a.recompute)
+    run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=parse_device(a.device),
+                    methods=a.method or None, progress=not a.no_progress, executor=a.executor, workers=a.workers,
+                    licence=a.licence, recompute=a.recompute, force=a.force)
     _print_leaderboard(run)
     left_out = run.meta.get("licence_filter", {}).get("left_out", [])
     if left_out:
@@ -422,7 +556,7 @@ def cmd_report(a) -> int:
 def cmd_compare(a) -> int:
     from zoo.report import load_results
 
-    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset)
+    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset, nan_equal=not a.nan_is_drift)
 
 
 def cmd_mirror(a) -> int:
@@ -449,6 +583,7 @@ def cmd_new_plugin(a) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="imagezoo: model zoo and benchmark harness for neural image processing")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error (also ZOO_DEBUG=1)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("list", help="list catalog methods")
@@ -501,6 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--style", help="style image (style-transfer)")
     s.add_argument("--direction", help="translation direction")
     s.add_argument("--device", default="cpu")
+    s.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never overwritten)")
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("plugins", help="loaded plugins, what they registered, their errors")
@@ -528,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow-failures", action="store_true", help="exit 0 even if units failed (they stay in the report)")
     s.add_argument("--allow-unavailable", action="store_true",
                    help="exit 0 even if methods or metrics were unavailable (beyond the suite's allow_unavailable)")
+    s.add_argument("--force", action="store_true", help="write into a non-empty -o folder that is not a zoo run folder")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("report", help="print a run's leaderboard")
@@ -541,6 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NAME=ABS absolute tolerance (repeatable or comma-separated; NAME: column, alias or metric name; "
                         "the column or alias wins over the metric name)")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
+    s.add_argument("--nan-is-drift", action="store_true", help="a value NaN in both runs is a drift (default: it matches)")
     s.set_defaults(fn=cmd_compare)
     s = sub.add_parser("mirror", help="maintainers: official files -> verified safetensors Hub repos (+ registry.yaml)")
     s.add_argument("ids", nargs="+")
@@ -589,23 +727,59 @@ def _plugin_command(verb: str):
     return None if verb in CORE_VERBS else registry().items["commands"].get(verb)
 
 
+def _os_error_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    fix = {"PermissionError": "check the permissions, or choose another path",
+           "FileNotFoundError": "check the path", "FileExistsError": "remove it or choose another path",
+           "IsADirectoryError": "give a file, not a folder", "NotADirectoryError": "a part of the path is a file, not a folder"}
+    return f"{where}{exc.strerror or exc}; {fix.get(type(exc).__name__, 'check the path and free disk space')}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``zoo`` command: one handler maps every error family to its documented exit code."""
+    import os
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    command = _plugin_command(argv[0]) if argv else None
+    debug = os.environ.get("ZOO_DEBUG", "") not in ("", "0")
+    while argv and argv[0] == "--debug":  # a global flag before the verb
+        debug = True
+        argv.pop(0)
+    if argv and argv[0] in CORE_VERBS and "--debug" in argv:  # core verbs take it anywhere
+        debug = True
+        argv = [x for x in argv if x != "--debug"]
+
+    def fail(code: int, message: str) -> int:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
     try:
+        parser = build_parser()
+        command = _plugin_command(argv[0]) if argv else None
         if command is not None:  # everything after the verb, options included, is the plugin's
             return int(command.obj(argv[1:]) or 0)
         args = parser.parse_args(argv)
         return int(args.fn(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted; finished units are kept, re-run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except WeightsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_WEIGHTS
+        return fail(EXIT_WEIGHTS, str(exc))
     except ZooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(EXIT_USAGE, str(exc))
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a path the user named: unreadable, read-only, missing, full disk
+        return fail(EXIT_USAGE, _os_error_message(exc))
+    except MemoryError:
+        return fail(EXIT_USAGE, "out of memory; use smaller inputs (or tiles), or lower ZOO_MAX_MEMORY_MB so inputs "
+                                "that cannot fit are refused up front")
+    except Exception as exc:
+        return fail(EXIT_INTERNAL, f"internal error ({type(exc).__name__}: {exc}). This is a bug in imagezoo or a "
+                                   f"plugin: re-run with --debug for the traceback and report it")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,19 @@ class OptionsError(ZooError, ValueError):
         else:
             allowed_txt = str(allowed)
         super().__init__(f"{method}: option {option}={value!r} is not allowed; allowed: {allowed_txt}")
+
+
+class ConfigError(ZooError):
+    """An environment variable or setting outside a suite holds a value imagezoo cannot use."""
+
+
+class LimitError(ZooError):
+    """An input would exceed a documented resource limit (pixels, memory, archive size); names the knob that raises it."""
+
+
+class RunFolderError(ZooError):
+    """An output folder is not one imagezoo may write into (someone else's files, inputs, existing outputs)."""
+
+
+class ImageTooLargeError(ImageError, LimitError):
+    """An image over the pixel limit (``ZOO_MAX_PIXELS``): a decompression bomb guard."""

@@ -22,10 +22,84 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from zoo.errors import ImageError
+from zoo.errors import ConfigError, ImageError, ImageTooLargeError, LimitError
 
 #: Largest image accepted, in pixels (a decompression bomb guard); ZOO_MAX_PIXELS overrides.
-MAX_PIXELS = int(os.environ.get("ZOO_MAX_PIXELS", 16384 * 16384))
+MAX_PIXELS = 16384 * 16384
+#: Largest working memory one image may need (``zoo run``'s estimate, a decoder's allocation), in MiB;
+#: ZOO_MAX_MEMORY_MB overrides.
+MAX_MEMORY_MB = 8192
+
+
+def _env_limit(name: str, default: int, unit: str) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} is not a positive whole number of {unit}; unset it (default {default}) "
+                          f"or set e.g. {name}={default}")
+    return value
+
+
+def max_pixels() -> int:
+    """The pixel limit for any decoded image: ``ZOO_MAX_PIXELS``, default :data:`MAX_PIXELS`."""
+    return _env_limit("ZOO_MAX_PIXELS", MAX_PIXELS, "pixels")
+
+
+def max_memory_bytes() -> int:
+    """The working-memory limit for one image: ``ZOO_MAX_MEMORY_MB`` MiB, default :data:`MAX_MEMORY_MB`."""
+    return _env_limit("ZOO_MAX_MEMORY_MB", MAX_MEMORY_MB, "MiB") << 20
+
+
+def check_pixels(height: int, width: int, source: str) -> None:
+    """Raise :class:`LimitError` when ``height x width`` exceeds :func:`max_pixels` (before anything is allocated)."""
+    limit = max_pixels()
+    if height * width > limit:
+        raise ImageTooLargeError(f"{source}: {width}x{height} = {height * width} pixels exceeds the {limit}-pixel limit "
+                         f"(decompression bomb guard); set ZOO_MAX_PIXELS to a larger number to allow it")
+
+
+def check_memory(nbytes: int, source: str, what: str) -> None:
+    """Raise :class:`LimitError` when an estimated allocation of ``nbytes`` exceeds :func:`max_memory_bytes`."""
+    limit = max_memory_bytes()
+    if nbytes > limit:
+        raise LimitError(f"{source}: {what} needs about {nbytes / 2**30:.1f} GiB, over the {limit >> 20} MiB limit; "
+                         f"use a smaller image (or tiles), or set ZOO_MAX_MEMORY_MB to a larger number to allow it")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of an image file from its header, without decoding the pixels."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            f.seek(0)
+            if head in (b"II*\x00", b"MM\x00*"):
+                import tifffile
+
+                with tifffile.TiffFile(f) as t:
+                    shape = t.pages[0].shape
+                return int(shape[0]), int(shape[1]) if len(shape) > 1 else 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+                try:
+                    with Image.open(f) as img:
+                        return img.height, img.width
+                finally:
+                    Image.MAX_IMAGE_PIXELS = old
+    except FileNotFoundError as exc:
+        raise ImageError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImageError(f"{path}: is a directory, expected an image file") from exc
+    except PermissionError as exc:
+        raise ImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
+    except Exception as exc:
+        raise ImageError(f"{path}: not a recognised image ({type(exc).__name__}: {exc}); supported: {', '.join(EXTENSIONS)}") from exc
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm", ".pgm")
 
 
@@ -61,13 +135,21 @@ def _read_tiff(data: bytes, source: str) -> torch.Tensor:
     import tifffile
 
     try:
-        arr = tifffile.imread(io.BytesIO(data))
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            shape = tif.pages[0].shape  # from the header: checked before the pixels are allocated
+            if len(shape) >= 2:
+                planar = len(shape) == 3 and shape[0] in (3, 4) and shape[2] not in (3, 4)
+                h, w = (shape[1], shape[2]) if planar else (shape[0], shape[1])
+                check_pixels(int(h), int(w), source)
+            arr = tif.pages[0].asarray()
+    except ImageError:
+        raise
     except Exception as exc:
-        raise ImageError(f"{source}: not a readable TIFF ({exc}); re-export the file") from exc
+        raise ImageError(f"{source}: not a readable TIFF ({type(exc).__name__}: {exc}); re-export the file") from exc
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
         arr = arr.transpose(1, 2, 0)
-    if arr.ndim >= 2 and arr.shape[0] * arr.shape[1] > MAX_PIXELS:
-        raise ImageError(f"{source}: {arr.shape[1]}x{arr.shape[0]} exceeds the {MAX_PIXELS}-pixel limit (decompression bomb guard); set ZOO_MAX_PIXELS to allow it")
+    if arr.ndim >= 2:
+        check_pixels(arr.shape[0], arr.shape[1], source)
     return _from_array(arr, source)
 
 
@@ -77,34 +159,38 @@ def decode(data: bytes, source: str = "<bytes>") -> torch.Tensor:
         raise ImageError(f"{source}: file is empty (0 bytes)")
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return _read_tiff(data, source)
+    limit = max_pixels()
     old = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        Image.MAX_IMAGE_PIXELS = limit
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{source}: image is too large ({exc}); it may be a decompression bomb. Set ZOO_MAX_PIXELS to allow it.") from exc
+        raise ImageTooLargeError(f"{source}: image is too large ({exc}); over the {limit}-pixel limit, it may be a decompression "
+                         f"bomb. Set ZOO_MAX_PIXELS to a larger number to allow it.") from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{source}: not a recognised image format (corrupt, or not an image); supported: {', '.join(EXTENSIONS)}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{source}: corrupt or truncated image ({exc}); re-export or re-download the file") from exc
+    except Exception as exc:  # a decoder's own error on damaged bytes (OSError, SyntaxError, struct.error ...)
+        raise ImageError(f"{source}: corrupt or truncated image ({type(exc).__name__}: {exc}); re-export or re-download the file") from exc
     finally:
         Image.MAX_IMAGE_PIXELS = old
     if img.width == 0 or img.height == 0:
         raise ImageError(f"{source}: image has zero size {img.size}")
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img).astype(np.uint16 if img.mode.startswith("I;16") else np.int32)
-        if arr.dtype == np.int32:
-            arr = arr.clip(0, 65535).astype(np.uint16)
-        return _from_array(arr, source)
-    if img.mode == "F":
-        return _from_array(np.asarray(img), source)
-    if img.mode != "RGB":
-        img = img.convert("RGB")  # palette, grayscale, CMYK; alpha is dropped
-    return _from_array(np.asarray(img), source)
+    try:
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            arr = np.asarray(img).astype(np.uint16 if img.mode.startswith("I;16") else np.int32)
+            if arr.dtype == np.int32:
+                arr = arr.clip(0, 65535).astype(np.uint16)
+        elif img.mode == "F":
+            arr = np.asarray(img)
+        else:
+            arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))  # palette, grayscale, CMYK; alpha dropped
+    except Exception as exc:  # damaged metadata (EXIF) or a mode Pillow cannot convert
+        raise ImageError(f"{source}: corrupt image data ({type(exc).__name__}: {exc}); re-export or re-download the file") from exc
+    return _from_array(arr, source)
 
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:
@@ -120,6 +206,8 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
         raise ImageError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
         raise ImageError(f"{path}: is a directory, expected an image file") from exc
+    except PermissionError as exc:
+        raise ImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
     return decode(data, str(path))
 
 

@@ -80,6 +80,32 @@ def build(card: MethodCard, own_weights: bool = False, **options: Any) -> Method
     return method
 
 
+def load_local_weights(method: Method, path: str, part: str | None = None) -> None:
+    """Load a user's checkpoint into ``method``; a file of another architecture is a :class:`WeightsError`.
+
+    Raises:
+        WeightsError: the file is not a checkpoint, the method takes no weights, or the
+            checkpoint's tensors do not fit the method's architecture (names the file and the fix).
+    """
+    card = method.card
+    if not card.weights and not card.parts and not method.state_dict():
+        raise WeightsError(f"{card.id} has no weights (it is not a trained model); drop --weights / weights=")
+    state = load_state_dict(path)
+    try:
+        if part is None:
+            method.load_weights(state)
+        else:
+            method.load_weights(state, part=part)
+    except WeightsError:
+        raise
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, ZooError) as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise WeightsError(
+            f"{path}: does not fit {card.id} (factory {card.factory!r}{f', part {part}' if part else ''}): {first[:300]}. "
+            f"Pass a checkpoint of this architecture, or load the file with the entry it was trained for"
+        ) from exc
+
+
 def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, str] | None = None, download: bool = True,
                 **options: Any) -> Method:
     """Build ``method_id`` and load its verified weights.
@@ -101,16 +127,16 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
     if unknown and card.parts:
         raise ZooError(f"{method_id}: unknown weight part(s) {sorted(unknown)}; parts are {card.parts}")
     if None in local:
-        method.load_weights(load_state_dict(local[None]))
+        load_local_weights(method, local[None])
         return method.to(device).eval()
     if local and not card.weights:  # parts given for an entry that lists none: the method routes them
         for part, path in local.items():
-            method.load_weights(load_state_dict(path), part=part)
+            load_local_weights(method, path, part=part)
         return method.to(device).eval()
     loaded = set()
     for ref in card.weights_for(options):
         if ref.part in local:
-            method.load_weights(load_state_dict(local[ref.part]), part=ref.part)
+            load_local_weights(method, local[ref.part], part=ref.part)
             loaded.add(ref.part)
             continue
         try:
@@ -127,5 +153,5 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
             method.load_weights(state, part=ref.part)
         method.weights_provenance.append(weights_provenance(ref, path))
     for part in set(local) - loaded:  # parts the operating point does not need, given anyway (a two-way pair's other direction)
-        method.load_weights(load_state_dict(local[part]), part=part)
+        load_local_weights(method, local[part], part=part)
     return method.to(device).eval()

@@ -12,6 +12,7 @@ import difflib
 import importlib
 import importlib.metadata
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,9 @@ class Entry:
             module, _, attr = self._obj.partition(":")
             try:
                 self._obj = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit included: a plugin must not end the process
                 raise PluginError(f"plugin {self.plugin!r}: {self.name!r} points at {self._obj!r}, which cannot be "
                                   f"imported ({type(exc).__name__}: {exc}); fix the plugin or reinstall it") from exc
         return self._obj
@@ -109,7 +112,9 @@ class Registry:
             register = _make_register(self, table, kind, impl.plugin_name, info)
             try:
                 impl.function(register=register)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit included: a plugin must not end the process
                 info.error = f"register_{kind}: {type(exc).__name__}: {exc}"
                 if os.environ.get("ZOO_DEBUG"):
                     traceback.print_exc()
@@ -129,7 +134,7 @@ def unknown_message(what: str, name: str, choices) -> str:
     return f"Unknown {what} {name!r}.{why}{hint} Available: {avail}"
 
 
-_state: dict[str, Any] = {"loaded": False, "infos": {}, "registry": None}
+_state: dict[str, Any] = {"loaded": False, "infos": {}, "registry": None, "warnings": []}
 
 
 def _selected() -> set[str] | None:
@@ -163,8 +168,18 @@ def load_entry_points() -> None:
                     f"version {hookspecs.HOOK_API_VERSION}; upgrade the plugin or imagezoo so they match"
                 )
             pm.register(module, name=ep.name)
-        except Exception as exc:  # a broken plugin must not break the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken plugin must not break the others (SystemExit on import included)
             info.error = f"{type(exc).__name__}: {exc}"
+    if wanted:
+        found = {ep.name for ep in eps}
+        for name in sorted(wanted - found - {BUILTIN}):
+            close = difflib.get_close_matches(name, sorted(found), n=3, cutoff=0.5)
+            msg = (f"ZOO_LOAD_PLUGINS names {name!r}, but no installed plugin has that entry-point name"
+                   f"{'; did you mean ' + ', '.join(close) + '?' if close else ''} (installed: {', '.join(sorted(found))})")
+            _state["warnings"].append(msg)
+            print(f"warning: {msg}", file=sys.stderr)
 
 
 def register_plugin(obj: Any, name: str) -> None:
@@ -188,7 +203,7 @@ def reset() -> None:
     for name in list(_state["infos"]):
         if pm.has_plugin(name):
             pm.unregister(name=name)
-    _state.update(loaded=False, infos={}, registry=None)
+    _state.update(loaded=False, infos={}, registry=None, warnings=[])
 
 
 def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: str, info: PluginInfo) -> Callable:

@@ -247,6 +247,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:
             return load_file(str(path))
         except Exception as exc:
             raise WeightsError(f"{path}: not a valid safetensors file ({exc}); re-download or re-convert it") from exc
+    if not _looks_like_torch_file(path):
+        raise WeightsError(
+            f"{path}: not a PyTorch checkpoint (neither torch's zip format nor a pickle stream) and not "
+            f".safetensors; check that the file downloaded completely and is the model's weights file"
+        )
     import torch
 
     try:
@@ -262,6 +267,19 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:
     if not isinstance(obj, dict):
         raise WeightsError(f"{path}: expected a state dict (mapping of names to tensors), got {type(obj).__name__}")
     return obj
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """torch.save's zip format, a legacy pickle stream (protocol 2+) or a legacy tar: worth handing to torch.load."""
+    import tarfile
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        return zipfile.is_zipfile(path) or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5) or tarfile.is_tarfile(path)
+    except OSError:
+        return False
 
 
 def save_state_dict(state: dict[str, "torch.Tensor"], path: str | os.PathLike) -> str:

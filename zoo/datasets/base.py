@@ -85,7 +85,12 @@ class Dataset:
         from zoo.images import to_uint8
 
         h = hashlib.sha256()
-        for item in self:
+        for i in range(len(self)):
+            try:
+                item = self[i]
+            except ZooError as exc:  # an unreadable file: that item fails when measured, the rest are measured
+                h.update(f"unreadable:{self._loaders[i][0]}:{exc}".encode())
+                continue
             h.update(item.id.encode())
             if item.attributes:
                 h.update(json.dumps(item.attributes, sort_keys=True, default=str).encode())

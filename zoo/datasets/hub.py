@@ -3,12 +3,14 @@
 Files come through ``huggingface_hub.snapshot_download`` (so the Hub cache, offline mode
 and ``HF_HUB_CACHE`` work as for weights). A repository that stores images inside a
 ``.tar.gz``/``.zip`` archive is extracted once into the zoo cache, refusing any member
-whose path would escape the extraction folder.
+that is not a plain file or folder inside the extraction folder, and capping its size
+(see :func:`_safe_extract`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import stat
 import tarfile
 import zipfile
 from pathlib import Path
@@ -32,28 +34,93 @@ def catalog_datasets() -> dict[str, dict]:
     return entries
 
 
+#: Archive limits (``ZOO_MAX_ARCHIVE_MB``, ``ZOO_MAX_ARCHIVE_MEMBERS`` override them).
+MAX_ARCHIVE_MB = 20 * 1024
+MAX_ARCHIVE_MEMBERS = 200_000
+
+
+def _archive_limits() -> tuple[int, int]:
+    from zoo.images import _env_limit
+
+    return (_env_limit("ZOO_MAX_ARCHIVE_MB", MAX_ARCHIVE_MB, "MiB") << 20,
+            _env_limit("ZOO_MAX_ARCHIVE_MEMBERS", MAX_ARCHIVE_MEMBERS, "members"))
+
+
 def _safe_extract(archive: Path, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    root = dest.resolve()
+    """Extract a dataset archive into ``dest``, refusing anything but plain files and folders inside it.
 
-    def check(name: str) -> None:
-        target = (dest / name).resolve()
+    Tar archives go through the standard library's ``data`` filter (PEP 706): no path outside
+    ``dest``, no links, device nodes or FIFOs, no setuid/setgid/sticky bits, no foreign owner.
+    Both kinds are capped in total size and member count before a byte is written, and are
+    extracted into a temporary folder that replaces ``dest`` only when complete.
+
+    Raises:
+        LimitError: the archive expands beyond ``ZOO_MAX_ARCHIVE_MB`` or holds more than
+            ``ZOO_MAX_ARCHIVE_MEMBERS`` members.
+        ZooError: a member is unsafe, or the archive is corrupt.
+    """
+    import shutil
+    import tempfile
+
+    from zoo.errors import LimitError
+
+    max_bytes, max_members = _archive_limits()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    root = tmp.resolve()
+
+    def refuse(name: str, why: str) -> ZooError:
+        return ZooError(f"archive {archive.name}: member {name!r} {why}; refusing the archive (re-download it, or "
+                        f"extract it yourself and use a folder dataset)")
+
+    def count(n: int, total: int, name: str) -> None:
+        if n > max_members:
+            raise LimitError(f"archive {archive.name}: more than {max_members} members; set ZOO_MAX_ARCHIVE_MEMBERS "
+                             f"to a larger number to allow it")
+        if total > max_bytes:
+            raise LimitError(f"archive {archive.name}: expands to more than {max_bytes >> 20} MiB (at {name!r}); set "
+                             f"ZOO_MAX_ARCHIVE_MB to a larger number to allow it")
+
+    def inside(name: str) -> None:
+        target = (root / name).resolve()
         if target != root and root not in target.parents:
-            raise ZooError(f"archive {archive.name}: member {name!r} would escape the extraction folder; refusing it")
+            raise refuse(name, "would escape the extraction folder")
 
-    if archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as z:
-            for n in z.namelist():
-                check(n)
-            z.extractall(dest)
-    else:
-        with tarfile.open(archive) as t:
-            members = t.getmembers()
-            for m in members:
-                check(m.name)
-                if m.issym() or m.islnk():
-                    raise ZooError(f"archive {archive.name}: member {m.name!r} is a link; refusing it")
-            t.extractall(dest, members=members)
+    try:
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as z:
+                infos, total = z.infolist(), 0
+                for n, info in enumerate(infos, 1):
+                    total += info.file_size
+                    count(n, total, info.filename)
+                    inside(info.filename)
+                    kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix file type recorded (a plain file)
+                    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+                        raise refuse(info.filename, "is not a plain file or folder (a link or special file)")
+                for info in infos:
+                    z.extract(info, tmp)  # zipfile writes plain files only and never sets permission bits
+        else:
+            with tarfile.open(archive) as t:
+                members, total = [], 0
+                for n, m in enumerate(t, 1):  # streams through the archive: nothing is written yet
+                    total += max(m.size, 0)
+                    count(n, total, m.name)
+                    inside(m.name)
+                    if m.issym() or m.islnk():
+                        raise refuse(m.name, "is a link")
+                    if not (m.isfile() or m.isdir()):
+                        raise refuse(m.name, "is a device node, FIFO or other special file")
+                    members.append(m)
+                t.extractall(tmp, members=members, filter="data")
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ZooError(f"archive {archive.name}: corrupt or unreadable ({type(exc).__name__}: {exc}); delete it from "
+                       f"the Hub cache and fetch it again") from exc
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _parquet_dataset(files: list[Path], column: str, label: str, limit: int | None) -> Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo.datasets.base import Dataset, Item
-from zoo.errors import ZooError
+from zoo.errors import OptionsError, ZooError
 from zoo.images import read_image
 
 
@@ -64,7 +64,7 @@ def samples(split: str = "heldout", crop: int | None = None, limit: int | None =
         limit: keep only the first ``limit`` images.
     """
     if split not in ("train", "heldout", "all"):
-        raise ZooError(f"samples: split must be 'train', 'heldout' or 'all', got {split!r}")
+        raise OptionsError("dataset samples", "split", split, ["train", "heldout", "all"])
     files = {**SAMPLES["train"], **SAMPLES["heldout"]} if split == "all" else SAMPLES[split]
     loaders = [(name, (lambda n=name, p=path: Item(n, read_image(p)))) for name, path in files.items()]
     return Dataset(f"samples-{split}", loaders[:limit] if limit else loaders, {"split": split, "crop": crop, "limit": limit})

@@ -144,12 +144,13 @@ def run_unit(ctx: UnitContext) -> UnitResult:
     n = len(ctx.dataset)
     with PeakRSS(ctx.device) as mem:
         for start in range(0, n, bs):
-            idx = list(range(start, min(start + bs, n)))
-            try:
-                samples = [ctx.spec.sample(ctx.dataset[i], ctx.bench.options) for i in idx]
-            except Exception as exc:  # unreadable image: record it, go on
-                for i in idx:
+            samples = []
+            for i in range(start, min(start + bs, n)):
+                try:
+                    samples.append(ctx.spec.sample(ctx.dataset[i], ctx.bench.options))
+                except Exception as exc:  # unreadable image: record that item, measure the rest
                     rows.append(row(base, item=ctx.dataset.ids[i], metric="*", status="failed", error=f"{type(exc).__name__}: {exc}"))
+            if not samples:
                 continue
             for group in _same_shape_groups(samples):
                 batch = Batch.stack([samples[g] for g in group], ctx.device)

@@ -17,6 +17,7 @@ from zoo.catalog import MethodCard, get_card
 from zoo.datasets import Dataset, build_dataset
 from zoo.errors import MetricUnavailable, SuiteError
 from zoo.harness.codehash import code_identity
+from zoo.errors import MetricUnavailable, OptionsError, SuiteError, UnknownNameError, ZooError
 from zoo.harness.execute import log, row, setting_str
 from zoo.harness.store import unit_key
 from zoo.harness.suite import Benchmark, Suite
@@ -80,6 +81,8 @@ def build_metrics(bench: Benchmark, spec: TaskSpec, device: Any) -> tuple[list[t
             unavailable.append({"metric": m.alias, "reason": str(exc)})
             log(f"[zoo] {bench.name}: metric {m.alias} unavailable: {exc}")
             continue
+        except (ZooError, TypeError, ValueError) as exc:  # bad options: the suite's mistake, found before anything runs
+            raise SuiteError(f"{bench.where(m.line)}: benchmark {bench.name!r}: metric {m.alias!r}: {exc}") from exc
         missing = metric.requirements() - spec.all_provides()
         if missing:
             raise SuiteError(
@@ -103,6 +106,8 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
         if dataset.variant is not None:  # the same pixels stored as another variant's files get their own label
             ds_hash = f"{ds_hash}:{dataset.name}:{dataset.variant['manifest_sha256']}"
         plan.dataset = dataset
+    except (OptionsError, UnknownNameError, TypeError) as exc:  # the suite names something that does not exist
+        raise SuiteError(f"{bench.where()}: benchmark {bench.name!r}: dataset {bench.dataset['name']!r}: {exc}") from exc
     except Exception as exc:
         err = f"{type(exc).__name__}: {exc}"
         log(f"[zoo] {bench.name}: dataset failed: {err}")
@@ -159,6 +164,17 @@ def metrics_code(bench: Benchmark, metrics: list[tuple[str, Metric]]) -> list[tu
     """(alias, code identity) of every built metric of a benchmark."""
     names = {m.alias: m.name for m in bench.metrics}
     return [(alias, _registered_code("metrics", names.get(alias, m.name), m)) for alias, m in metrics]
+def check_method_filter(suite: Suite, only_methods: list[str] | None) -> None:
+    """``--method`` names that no benchmark of the suite lists are a usage error (nothing would run)."""
+    if not only_methods:
+        return
+    listed = {m.id for b in suite.benchmarks for m in b.methods}
+    missing = [m for m in only_methods if m not in listed]
+    if missing:
+        from zoo.plugins import unknown_message
+
+        raise SuiteError(f"--method {missing[0]}: not in suite {suite.name!r} ({suite.source}). "
+                         + unknown_message("method", missing[0], listed).replace("Unknown method", "Method", 1))
 
 
 def weights_hashes(card: MethodCard, setting: dict) -> list[str | None]:

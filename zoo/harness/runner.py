@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
 from zoo.harness.execute import UnitContext, compute_distribution, log, run_unit, setting_str
-from zoo.harness.plan import BenchPlan, Unit, plan_benchmark
+from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
 from zoo.harness.store import COLUMNS, Store
 from zoo.harness.suite import Suite, load_suite
 from zoo.images import write_image
@@ -78,6 +78,7 @@ class Runner:
     # -- planning -------------------------------------------------------------------------------
     def plan(self, only_methods: list[str] | None = None) -> list[BenchPlan]:
         """Every benchmark's plan; raises :class:`SuiteError` before any unit runs on a bad suite."""
+        check_method_filter(self.suite, only_methods)
         plans = [plan_benchmark(b, self.suite, self.run_id, self.device, only_methods) for b in self.suite.benchmarks]
         for p in plans:
             b = p.bench
@@ -127,9 +128,14 @@ class Runner:
                     deferred.append((len(parts), plan, unit))
                     parts.append(None)
                 else:
-                    torch.manual_seed(self.suite.seed)
-                    result = run_unit(self.context(plan, unit))
-                    parts.append(self.persist(unit.key, result.rows, result.states).assign(run=self.run_id))
+                    with self.store.claim(unit.key) as stored:  # another run into this folder may hold it
+                        if stored is not None and not self._forced(unit):
+                            parts.append(stored.assign(run=self.run_id))
+                            self.reused += 1
+                            continue
+                        torch.manual_seed(self.suite.seed)
+                        result = run_unit(self.context(plan, unit))
+                        parts.append(self.persist(unit.key, result.rows, result.states).assign(run=self.run_id))
         if deferred:
             from zoo.harness.executors import run_on_ray
 
@@ -140,9 +146,13 @@ class Runner:
             return pd.DataFrame(columns=COLUMNS)
         return pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
 
+    def _forced(self, unit: Unit) -> bool:
+        """Does ``--recompute`` name this unit's method (or every method)?"""
+        return self.recompute is not None and (not self.recompute or unit.card.id in self.recompute)
+
     def _reusable(self, plan: BenchPlan, unit: Unit) -> bool:
         """Is the unit's stored result reused? Says why a unit is computed again (--recompute, earlier failure)."""
-        forced = self.recompute is not None and (not self.recompute or unit.card.id in self.recompute)
+        forced = self._forced(unit)
         where = f"{plan.bench.name}: {unit.card.id} {setting_str(unit.setting)}"
         if self.store.has(unit.key):
             if not forced:
@@ -257,7 +267,7 @@ def licence_split(spec, methods: list[str] | None, licence: str) -> tuple[list[s
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
               run_id: str | None = None, executor: str = "local", workers: int | None = None,
-              licence: str = "any", recompute: list[str] | None = None) -> Run:
+              licence: str = "any", recompute: list[str] | None = None, force: bool = False) -> Run:
     """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
 
     ``executor="ray"`` runs the units that are not in the result store as Ray tasks
@@ -266,9 +276,11 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     (recorded in ``meta.json`` as ``licence_filter``).
     ``recompute``: method ids whose stored units are computed again (``[]``: all of them).
     Units that failed in an earlier run into ``out`` are always retried.
+    ``out`` must be new, empty or a zoo run folder (``force=True`` writes into any folder).
     """
     from zoo.harness.codehash import clear_caches
     from zoo.harness.meta import run_meta
+    from zoo.harness.store import claim_run_folder
 
     clear_caches()  # plugins installed or upgraded since the last run in this process are keyed by their new version
     spec = load_suite(suite, include_path)
@@ -281,6 +293,7 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
             raise ZooError(f"--recompute: {', '.join(map(repr, unknown))} is not a method of suite {spec.name!r} "
                            f"(its methods: {some}); name the suite before --recompute "
                            f"(`zoo bench SUITE --recompute [METHOD ...]`)")
+    claim_run_folder(out_path, force)
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
                     executor=executor, workers=workers, recompute=recompute)
     methods, left_out = licence_split(spec, methods, licence)
@@ -293,9 +306,13 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     run = Run(id=runner.run_id, suite=spec, path=out_path, results=results, meta=meta,
               reused_units=runner.reused, computed_units=runner.computed, retried_units=runner.retried)
     if report:
+        from filelock import FileLock
+
         from zoo.report import write_report
 
-        write_report(run)
+        (out_path / ".locks").mkdir(exist_ok=True)
+        with FileLock(str(out_path / ".locks" / "report.lock")):  # two runs into one folder write it in turn
+            write_report(run)
     return run
 
 

@@ -8,6 +8,11 @@ run reuses stored parts and an interrupted run resumes with every finished unit 
 A unit that failed (a method that raised, failed verification, or whose weights were not
 here) is kept beside as ``<key>.failed.parquet``: it is never reused as a result, the next
 run retries it (and says it does), and its record is removed once the unit succeeds.
+
+A damaged part (truncated, empty, not parquet, missing columns) or metric state is moved
+to ``parts/quarantine/`` with a note of the reason, a warning is printed, and the unit is
+computed again: a damaged store heals on the next run. A run folder carries a marker
+(``.zoo-run``) so ``zoo bench -o`` never writes into a folder of someone else's files.
 """
 
 from __future__ import annotations
@@ -15,12 +20,61 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
+from zoo.errors import RunFolderError
+
 COLUMNS = ["run", "suite", "benchmark", "task", "dataset", "item", "method", "setting", "metric", "value",
            "fingerprint", "status", "error", "attributes"]
+
+
+MARKER = ".zoo-run"
+#: files a run folder holds (a folder with only these, or a marker, is a zoo run folder)
+RUN_FILES = {"parts", "results.parquet", "results.csv", "meta.json", "leaderboard.md", "summary.csv", "index.html",
+             "plots", "samples", ".figures.json", ".locks", MARKER}
+
+
+def claim_run_folder(root: Path, force: bool = False) -> None:
+    """Refuse to write a run into a non-empty folder that is not a zoo run folder, unless ``force``.
+
+    A run folder is one with the :data:`MARKER` file, or (runs written before the marker) a
+    ``meta.json`` naming a suite beside ``parts/``. The marker is written on success.
+
+    Raises:
+        RunFolderError: the folder holds other files (names a few and the way out), or is a file.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise RunFolderError(f"-o {root}: is a file, not a folder; choose a folder for the run")
+    if root.is_dir() and not (root / MARKER).exists():
+        entries = sorted(p.name for p in root.iterdir())
+        # written before the marker existed, or a store without its report yet (a run stopped while planning)
+        legacy = ((root / "parts").is_dir() and _names_a_suite(root / "meta.json")) or set(entries) <= {"parts", ".locks"}
+        if entries and not legacy and not force:
+            others = [e for e in entries if e not in RUN_FILES] or entries
+            raise RunFolderError(
+                f"-o {root}: the folder is not empty and is not a zoo run folder (it holds {', '.join(others[:5])}"
+                f"{' ...' if len(others) > 5 else ''}); a run writes results.*, meta.json, plots/ and parts/ there. "
+                f"Choose an empty or new folder, or pass --force to write into it anyway"
+            )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / MARKER).write_text("imagezoo run folder: `zoo bench -o` writes here\n")
+    except OSError as exc:
+        raise RunFolderError(f"report folder {root} is not writable ({exc.strerror}); choose another with -o DIR") from exc
+
+
+def _names_a_suite(meta: Path) -> bool:
+    try:
+        return "suite" in json.loads(meta.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def unit_key(payload: dict) -> str:
@@ -39,9 +93,7 @@ class Store:
             probe.write_text("")
             probe.unlink()
         except OSError as exc:
-            from zoo.errors import ZooError
-
-            raise ZooError(f"report folder {self.root} is not writable ({exc.strerror}); choose another with -o DIR") from exc
+            raise RunFolderError(f"report folder {self.root} is not writable ({exc.strerror}); choose another with -o DIR") from exc
 
     def _path(self, key: str) -> Path:
         if not key.isalnum():
@@ -49,10 +101,81 @@ class Store:
         return self.parts / f"{key}.parquet"
 
     def has(self, key: str) -> bool:
-        return self._path(key).exists()
+        """True when a readable part is stored for ``key``; a damaged one is quarantined (and False returned)."""
+        path = self._path(key)
+        if not path.exists():
+            return False
+        try:
+            df = pd.read_parquet(path)
+            missing = set(COLUMNS) - {"run"} - set(df.columns)
+            if missing:
+                raise ValueError(f"missing column(s) {sorted(missing)}")
+            for state in self._state_files(key):
+                self._read_state(state)
+        except Exception as exc:
+            self.quarantine(key, f"{type(exc).__name__}: {exc}")
+            return False
+        self._loaded = (key, df)
+        return True
+
+    def _state_files(self, key: str) -> list[Path]:
+        """The unit's metric-state files (the folder is listed once per store, not once per unit)."""
+        if getattr(self, "_listing", None) is None:
+            self._listing: dict[str, list[str]] = {}
+            for name in os.listdir(self.parts):
+                if name.endswith(".state.npz"):
+                    self._listing.setdefault(name.split(".", 1)[0], []).append(name)
+        return [self.parts / n for n in self._listing.get(key, [])]
 
     def get(self, key: str) -> pd.DataFrame:
+        loaded = getattr(self, "_loaded", None)
+        if loaded is not None and loaded[0] == key:
+            return loaded[1]
         return pd.read_parquet(self._path(key))
+
+    def quarantine(self, key: str, reason: str) -> Path:
+        """Move a damaged unit's part and states to ``parts/quarantine/`` with a note of why; warn."""
+        folder = self.parts / "quarantine"
+        folder.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:  # listed afresh: a rare path
+            if f.exists():
+                os.replace(f, folder / f"{f.name}.{stamp}.damaged")
+        note = folder / f"{key}.{stamp}.reason.txt"
+        note.write_text(reason + "\n")
+        print(f"[zoo] warning: stored unit {key} was damaged ({reason[:200]}); moved to {folder} and computing it "
+              f"again", file=sys.stderr, flush=True)
+        return note
+
+    @staticmethod
+    def _read_state(path: Path) -> dict:
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    @contextmanager
+    def claim(self, key: str, timeout: float = -1) -> Iterator[pd.DataFrame | None]:
+        """Hold the unit's lock while computing it; yields the part if another run stored it meanwhile.
+
+        Two runs into one folder never compute the same unit: the second waits for the first
+        (a :mod:`filelock` lock file under ``.locks/``) and then reuses its part.
+        """
+        from filelock import FileLock, Timeout
+
+        locks = self.root / ".locks"
+        locks.mkdir(exist_ok=True)
+        lock = FileLock(str(locks / f"{key}.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"[zoo] unit {key} is being computed by another run into {self.root}; waiting for it",
+                  file=sys.stderr, flush=True)
+            lock.acquire(timeout=timeout)
+        try:
+            yield self.get(key) if self.has(key) else None
+        finally:
+            lock.release()
 
     def _state_path(self, key: str, alias: str) -> Path:
         tag = hashlib.sha256(alias.encode()).hexdigest()[:12]  # aliases may hold any character
@@ -68,13 +191,14 @@ class Store:
         os.replace(tmp, path)
 
     def get_state(self, key: str, alias: str) -> dict | None:
-        import numpy as np
-
         path = self._state_path(key, alias)
         if not path.exists():
             return None
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        try:
+            return self._read_state(path)
+        except Exception as exc:
+            self.quarantine(key, f"metric state {path.name}: {type(exc).__name__}: {exc}")
+            return None
 
     def put(self, key: str, rows: pd.DataFrame) -> None:
         path = self._path(key)

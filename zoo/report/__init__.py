@@ -103,7 +103,20 @@ def load_results(path: str | Path) -> pd.DataFrame:
                 break
     if not p.is_file():
         raise ZooError(f"{path}: no results.parquet or results.csv here; pass a run folder written by `zoo bench`")
-    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"])
+    try:
+        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"])
+        missing = {"setting", "value", "metric", "method", "status"} - set(df.columns)
+        if missing:
+            raise ValueError(f"missing column(s) {sorted(missing)}")
+    except Exception as exc:
+        raise ZooError(
+            f"{p}: damaged or not a results table ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}). If it "
+            f"belongs to a run folder, re-run `zoo bench SUITE -o {p.parent}`: the report is rebuilt from the stored "
+            f"units in parts/ without recomputing them"
+        ) from exc
+    for col in ("fingerprint", "error", "attributes"):  # an empty text cell of a CSV reads as NaN, and NaN != NaN
+        if col in df.columns:
+            df[col] = df[col].astype(object).where(df[col].notna(), "")
     df["setting"] = df["setting"].astype(str)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
     return df

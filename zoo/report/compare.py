@@ -37,13 +37,15 @@ DEFAULT_TOLERANCE = 1e-4
 
 
 def compare(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: dict[str, float] | None = None,
-            default_tolerance: float = DEFAULT_TOLERANCE, subset: bool = False) -> pd.DataFrame:
+            default_tolerance: float = DEFAULT_TOLERANCE, subset: bool = False, nan_equal: bool = True) -> pd.DataFrame:
     """Drifts between ``current`` and ``baseline`` (empty frame: no drift).
 
     Args:
         tolerances: absolute tolerance per metric name.
         subset: compare only the (benchmark, method) pairs present in ``current``, so a
             partial run can be checked against a full baseline.
+        nan_equal: a value that is NaN in both (undefined in both, e.g. the CI of one item)
+            matches (default); ``False`` reports it as a drift (``zoo compare --nan-is-drift``).
     """
     tolerances = tolerances or {}
     cur = current[~machine_dependent(current)].copy()
@@ -65,7 +67,7 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: dict[str,
         elif r.status_base == "ok":
             a, b = float(r.value_base), float(r.value_run)
             same_inf = np.isinf(a) and np.isinf(b) and np.sign(a) == np.sign(b)
-            both_nan = np.isnan(a) and np.isnan(b)  # undefined in both (e.g. a CI of one item)
+            both_nan = nan_equal and np.isnan(a) and np.isnan(b)  # undefined in both (e.g. a CI of one item)
             if not same_inf and not both_nan and not (abs(a - b) <= tol):
                 reason = f"|Δ| = {abs(a - b):.3g} > {tol:g}"
         if reason:

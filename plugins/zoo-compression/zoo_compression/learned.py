@@ -14,12 +14,14 @@ Architectures (CompressAI's modules, loaded key for key from the official checkp
 Bitstream (self-contained, every byte counted in bpp)::
 
     magic 'Z' | version+groups (1 byte) | height, width (uint16 big-endian)
-    | length of every group but the last (LEB128) | crc32 of the payload (4 bytes) | payload
+    | length of every group but the last (LEB128) | crc32 of all the bytes before and after it (4 bytes) | payload
 
 The payload is CompressAI's strings, byte for byte. The image is padded to a multiple of
 64 the way CompressAI's own evaluation pads it (centred, zeros) and cropped after decoding,
-so the decoder needs nothing but the bitstream and the model. The CRC turns a corrupted or
-truncated stream into a clear error instead of garbage.
+so the decoder needs nothing but the bitstream and the model. The CRC covers the header as
+well as the payload (format version 2), so a corrupted or truncated stream is a clear error
+instead of garbage; the claimed size is checked against the pixel and memory limits
+(``ZOO_MAX_PIXELS``, ``ZOO_MAX_MEMORY_MB``) before anything is allocated.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from zoo_compression.catalog import QUALITIES
 
 PAD_MULTIPLE = 64
 MAGIC = b"Z"
-VERSION = 1
+VERSION = 2  # 2: the CRC covers the header too
 MAX_SIDE = 65535
 CDF_BUFFERS = {"_quantized_cdf", "_offset", "_cdf_length", "scale_table"}
 
@@ -107,7 +109,7 @@ def pack(height: int, width: int, groups: list[bytes]) -> bytes:
     payload = b"".join(groups)
     head = MAGIC + bytes([VERSION << 4 | len(groups)]) + struct.pack(">HH", height, width)
     head += b"".join(_leb128(len(g)) for g in groups[:-1])
-    return head + struct.pack(">I", zlib.crc32(payload)) + payload
+    return head + struct.pack(">I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 def unpack(stream: bytes) -> tuple[int, int, list[bytes]]:
@@ -116,7 +118,8 @@ def unpack(stream: bytes) -> tuple[int, int, list[bytes]]:
         raise ValueError("not an imagezoo learned-codec bitstream (bad magic or too short)")
     version, n = stream[1] >> 4, stream[1] & 0x0F
     if version != VERSION or n == 0:
-        raise ValueError(f"unsupported bitstream version {version} with {n} groups")
+        raise ValueError(f"unsupported bitstream version {version} with {n} groups (this decoder reads version "
+                         f"{VERSION}; re-encode the image)")
     height, width = struct.unpack(">HH", stream[2:6])
     pos, lengths = 6, []
     for _ in range(n - 1):
@@ -126,8 +129,10 @@ def unpack(stream: bytes) -> tuple[int, int, list[bytes]]:
         raise ValueError("truncated header")
     (crc,) = struct.unpack(">I", stream[pos : pos + 4])
     payload = stream[pos + 4 :]
-    if zlib.crc32(payload) != crc:
-        raise ValueError("payload checksum mismatch (corrupted or truncated)")
+    if zlib.crc32(payload, zlib.crc32(stream[:pos])) != crc:
+        raise ValueError("checksum mismatch over header and payload (corrupted or truncated)")
+    if height == 0 or width == 0:
+        raise ValueError(f"header claims an empty {height}x{width} image")
     if sum(lengths) > len(payload):
         raise ValueError("group lengths exceed the payload")
     groups, start = [], 0
@@ -209,6 +214,21 @@ class CompressAICodec(Compressor):
         n = x.shape[0]
         return [pack(h, w, [bytes(s[i]) for s in out["strings"]]) for i in range(n)]
 
+    def _check_size(self, height: int, width: int, source: str) -> None:
+        """Refuse a decode whose feature maps would exceed the pixel or memory limit, before allocating them.
+
+        Estimate: float32 activations of the widest layer (``C`` channels) at half resolution
+        plus the RGB output, ``4 * H * W * (3 + C / 4) * 2`` bytes (a working copy of each).
+        """
+        from zoo.images import check_memory, check_pixels
+
+        check_pixels(height, width, source)
+        check_memory(int(8 * height * width * (3 + self._widest() / 4)), source, f"decoding {width}x{height} pixels")
+
+    def _widest(self) -> int:
+        """Channels of the widest convolution (bounds the latent's size and the decoder's activations)."""
+        return max((p.shape[0] for p in self.net.parameters() if p.dim() == 4), default=3)
+
     @torch.inference_mode()
     def _decompress(self, streams: list[bytes]) -> torch.Tensor:
         self._ready()
@@ -219,9 +239,15 @@ class CompressAICodec(Compressor):
             except ValueError as exc:
                 raise ZooError(f"{self.id}: bitstream {i} ({len(s)} bytes) is corrupt or truncated: {exc}") from exc
             left, right, top, bottom = pad = padding(h, w)
+            self._check_size(h + top + bottom, w + left + right, f"{self.id}: bitstream {i} ({h}x{w} claimed)")
             shape = ((h + top + bottom) // self.stride, (w + left + right) // self.stride)
+            # CompressAI's rANS decoder reads past the end of a string that is too short for the
+            # latent it is asked to decode (a forged stream whose CRC matches): it would read
+            # outside the buffer and crash the process. Trailing zeros bound every read; a valid
+            # stream never reaches them, so its decoding is unchanged.
+            guard = bytes(4 * shape[0] * shape[1] * self._widest() + 1024)
             try:
-                x_hat = self.net.decompress([[g] for g in groups], shape)["x_hat"]
+                x_hat = self.net.decompress([[g + guard] for g in groups], shape)["x_hat"]
             except Exception as exc:
                 raise ZooError(f"{self.id}: bitstream {i} could not be decoded by {self.arch}: {exc}") from exc
             images.append(crop(x_hat, pad))

@@ -5,13 +5,14 @@ self-contained file in memory; bpp counts every byte of it (headers included).""
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import torch
 from PIL import Image
 
-from zoo.errors import OptionsError, ZooError
-from zoo.images import to_uint8
+from zoo.errors import ImageTooLargeError, OptionsError, ZooError
+from zoo.images import check_pixels, to_uint8
 from zoo.tasks import Compressor
 
 FORMATS = {
@@ -44,8 +45,11 @@ class PillowCodec(Compressor):
             raise OptionsError("pillow-codec", "codec", codec, sorted(FORMATS))
         if codec == "jpegxl" and not _jxl_available():
             raise ZooError("jpegxl needs the Pillow plugin: pip install pillow-jxl-plugin")
-        if quality is not None and not (0 <= quality <= 100):
-            raise OptionsError(codec, "quality", quality, "an integer in 0..100")
+        if quality is not None:
+            number = (int, float) if codec == "jpeg2000" else int  # JPEG 2000: a PSNR target in dB
+            if isinstance(quality, bool) or not isinstance(quality, number) or not (0 <= quality <= 100):
+                raise OptionsError(codec, "quality", quality,
+                                   "a number of dB in 0..100" if codec == "jpeg2000" else "an integer in 0..100")
         if subsampling not in ("4:2:0", "4:4:4"):
             raise OptionsError(codec, "subsampling", subsampling, ["4:2:0", "4:4:4"])
         self.codec, self.quality, self.subsampling, self.lossless = codec, quality, subsampling, lossless
@@ -77,8 +81,16 @@ class PillowCodec(Compressor):
         for i, s in enumerate(streams):
             try:
                 im = Image.open(io.BytesIO(s))
-                im.load()
-                arr = np.asarray(im.convert("RGB"))
+            except Image.DecompressionBombError as exc:
+                raise ImageTooLargeError(f"{self.id}: bitstream {i}: {exc}; set ZOO_MAX_PIXELS to allow larger images") from exc
+            except Exception as exc:
+                raise ZooError(f"{self.id}: bitstream {i} ({len(s)} bytes) is corrupt or truncated: {exc}") from exc
+            check_pixels(im.height, im.width, f"{self.id}: bitstream {i}")  # before the pixels are allocated
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked above
+                    im.load()
+                    arr = np.asarray(im.convert("RGB"))
             except Exception as exc:
                 raise ZooError(f"{self.id}: bitstream {i} ({len(s)} bytes) is corrupt or truncated: {exc}") from exc
             imgs.append(torch.from_numpy(arr.copy()).permute(2, 0, 1))
