@@ -13,7 +13,7 @@ from zoo.report.leaderboard import leaderboard_markdown, summarize
 
 def write_report(run) -> Path:
     """Write results.{parquet,csv}, meta.json, leaderboard.md, plots and index.html into ``run.path``."""
-    from zoo.report.html import write_html
+    from zoo.report.html import save_sections, write_site
 
     out = Path(run.path)
     out.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,8 @@ def write_report(run) -> Path:
 
         figures = [p for task, spec in specs.items() for p in spec.figures(df[df.task == task], out)] + sample_grids(out)
         _remember_figures(out, df, figures, code)
-    write_html(out, md, figures, run.meta)
+    save_sections(out, extra_sections)
+    write_site(out, df, run.meta, summary, extra_sections, figures)
     return out
 
 
