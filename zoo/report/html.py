@@ -297,9 +297,17 @@ def _frame_table(df: pd.DataFrame, cls: str = "sortable") -> str:
 
 # -- viewer data -----------------------------------------------------------------------------
 
-def _viewer(out: Path, df: pd.DataFrame, bench: str, meta: dict) -> dict | None:
+def _viewer(out: Path, df: pd.DataFrame, bench: str, meta: dict, seen: dict[str, str] | None = None) -> dict | None:
     """What the comparison viewer shows for one benchmark: every item, the images the harness
-    saved for it (input, reference, each method at each operating point) and its per-item values."""
+    saved for it (input, reference, each method at each operating point) and its per-item values.
+    Identical files (a lossless codec's output and the reference) are loaded once: ``seen``
+    maps a file's sha256 to the first path with those bytes."""
+    seen = {} if seen is None else seen
+
+    def canonical(rel: str) -> str:
+        digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
+        return urllib.parse.quote(seen.setdefault(digest, rel))
+
     from zoo.report.leaderboard import COST, _direction
 
     bd = df[(df.benchmark == bench) & (df.item != "*")]
@@ -308,17 +316,22 @@ def _viewer(out: Path, df: pd.DataFrame, bench: str, meta: dict) -> dict | None:
     items = list(dict.fromkeys(bd.item.astype(str)))
     units = list(dict.fromkeys(zip(bd.method, bd.setting)))
     labels = {u: u[0] + ("" if u[1] == "{}" else f" {u[1]}") for u in units}
+    sampled = meta.get("datasets", {}).get(bench, {}).get("samples")
+    sampled = set(map(str, sampled)) if sampled is not None else None  # older runs: whatever is on disk
     images: dict[str, dict[str, str]] = {}
     for item in items:
         found = {}
+        if sampled is not None and item not in sampled:  # a file left by an earlier run with other items
+            images[item] = found
+            continue
         for key, who in (("input", "_input"), ("reference", "_reference")):
             rel = sample_file(bench, who, "", item)
             if (out / rel).is_file():
-                found[key] = urllib.parse.quote(rel)
+                found[key] = canonical(rel)
         for u in units:
             rel = sample_file(bench, u[0], u[1], item)
             if (out / rel).is_file():
-                found[labels[u]] = urllib.parse.quote(rel)
+                found[labels[u]] = canonical(rel)
         images[item] = found
     if not any(images.values()):
         return None
@@ -494,6 +507,7 @@ def write_site(out: Path, df: pd.DataFrame, meta: dict, summary: pd.DataFrame | 
     for f in figs:
         by_bench.setdefault(_figure_bench(f, benches), []).append(f)
     viewers, body, nav = [], [], []
+    seen: dict[str, str] = {}  # sample files by content: each distinct image is loaded once
     datasets = []
     for task, tg in summary.groupby("task", sort=False) if len(summary) else []:
         nav.append(f'<a href="#task-{esc(safe_name(task))}">{esc(task)}</a>')
@@ -511,7 +525,7 @@ def write_site(out: Path, df: pd.DataFrame, meta: dict, summary: pd.DataFrame | 
             body.append(_summary_tables(bg))
             if by_bench.get(bench):
                 body.append("<div class=figs>" + "".join(_figure_html(out, f) for f in by_bench[bench]) + "</div>")
-            v = _viewer(out, df, bench, meta)
+            v = _viewer(out, df, bench, meta, seen)
             if v is not None:
                 body.append(f'<details class=viewer-box open><summary>images: {len(v["items"])} item(s), {v["saved"]} with saved '
                             f'images</summary><div class=viewer data-viewer="{len(viewers)}" tabindex=0></div></details>')

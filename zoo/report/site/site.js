@@ -3,6 +3,7 @@
 // from it is put into the page with textContent, never parsed as markup.
 (() => {
   "use strict";
+  performance.mark("zoo-script-start");
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
   const el = (tag, attrs, ...kids) => {
@@ -301,5 +302,6 @@
     if (spec) root.viewer = new Viewer(root, spec);
   }
   applyFilters();
+  performance.mark("zoo-script-end");
   document.documentElement.dataset.ready = "1";
 })();
