@@ -185,11 +185,11 @@ def test_samples_are_full_resolution_and_listed_in_the_viewer(site_run):
     sr = data["viewers"][0]
     assert sr["bench"] == "sr" and len(sr["items"]) == 3 and sum(1 for i in sr["items"] if sr["images"][i]) == 2
     first = sr["images"][sr["items"][0]]
-    assert {"input", "reference", "bilinear.site", 'bicubic.classical {"scale":4}'} <= set(first)
+    assert {"input", "reference", "bilinear.site", 'bicubic.classical (scale=4)'} <= set(first)
     from urllib.parse import unquote
 
     assert all((out / unquote(v)).is_file() for v in first.values())
-    assert sr["values"]['bicubic.classical {"scale":4}'][sr["items"][0]]["psnr"] > 20
+    assert sr["values"]['bicubic.classical (scale=4)'][sr["items"][0]]["psnr"] > 20
     assert ERROR_PAYLOAD in json.dumps(sr["errors"])  # the failure's reason is shown per item (as text)
 
 
@@ -227,7 +227,7 @@ def test_baseline_diff_and_zoo_report_open(site_run, tmp_path, monkeypatch):
     assert opened == [(out / "index.html").resolve().as_uri()]
     page = (out / "index.html").read_text()
     assert "id=diff" in page and "value(s) drifted" in page and "psnr=0.1" in page
-    moved = re.findall(r'<tr class="moved"[^>]*data-method="bicubic.classical"[^>]*>(.*?)</tr>', page)
+    moved = re.findall(r'<tr class="moved drift"[^>]*data-method="bicubic.classical"[^>]*>(.*?)</tr>', page)
     assert moved and any(">psnr<" in m and "0.5" in m for m in moved)
     rebuild_site(out)  # without --against: no diff section
     assert "id=diff" not in (out / "index.html").read_text()
@@ -301,7 +301,7 @@ def test_site_in_headless_chromium(site_run, tmp_path):
             page.keyboard.press("ArrowDown")
             assert viewer.get_attribute("data-right") != right0
             assert viewer.locator(".v-pane").nth(1).locator("img").get_attribute("src") != src0
-            viewer.locator("select.v-right").select_option(label='bicubic.classical {"scale":4}')
+            viewer.locator("select.v-right").select_option(label='bicubic.classical (scale=4)')
             right_img = viewer.locator(".v-pane").nth(1).locator("img")
             assert "bicubic.classical" in right_img.get_attribute("src")
             page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=right_img.element_handle())

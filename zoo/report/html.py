@@ -60,6 +60,17 @@ def json_for_script(data: Any) -> str:
     return text
 
 
+def pretty_setting(setting: str) -> str:
+    """``{"quality":10,"space":"w+"}`` -> ``quality=10, space=w+`` ("" for the default point)."""
+    try:
+        d = json.loads(setting)
+    except (TypeError, ValueError):
+        return str(setting)
+    if not isinstance(d, dict):
+        return str(setting)
+    return ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in d.items())
+
+
 def _num(v: Any) -> float | None:
     try:
         f = float(v)
@@ -177,9 +188,9 @@ def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]
         whole = [r for r in g.itertuples(index=False) if r.metric == "*" and r.status in ("unavailable", "failed")]
         status = whole[0].status if whole else "ok"
         link = f'<a href="#card-{cards[method]}">{esc(method)}</a>' if method in cards else esc(method)
-        shown = "" if setting == "{}" else setting
+        shown = pretty_setting(setting)
         cells = [f'<td class=method data-v="{esc(method)}">{link}</td>',
-                 f'<td class=setting data-v="{esc(shown)}"><code>{esc(shown)}</code></td>', f'<td data-v="{esc(n)}">{esc(n)}</td>']
+                 f'<td class=setting data-v="{esc(shown)}" title="{esc(setting)}">{esc(shown)}</td>', f'<td data-v="{esc(n)}">{esc(n)}</td>']
         for m in metrics:
             r = by_metric.get(m)
             cls = "cost" if m in COST else "metric"
@@ -203,7 +214,8 @@ def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]
             klass = f"{cls}{' best' if is_best else ''}{' partial' if r.status == 'partial' else ''}"
             cells.append(f'<td class="{klass}" data-v="{sort_v}" title="{esc(title)}"><span class=mean>{esc(mean)}{dagger}{mark}</span>'
                          + (f' <span class=ci>{esc(ci)}</span>' if ci else "") + "</td>")
-        rows.append(f'<tr data-method="{esc(method)}" data-setting="{esc(shown)}" data-status="{esc(status)}">' + "".join(cells) + "</tr>")
+        rows.append(f'<tr data-method="{esc(method)}" data-setting="{esc(shown + " " + setting)}" data-status="{esc(status)}">'
+                    + "".join(cells) + "</tr>")
     return ('<div class=tablewrap><table class="board sortable"><thead><tr>' + "".join(head) + "</tr></thead><tbody>"
             + "\n".join(rows) + "</tbody></table></div>")
 
@@ -255,7 +267,7 @@ def _summary_tables(bg: pd.DataFrame) -> str:
 
         if overall:
             body = "".join(f'<tr data-method="{esc(m)}" data-setting="{esc("" if st == "{}" else st)}"><td data-v="{esc(m)}">{esc(m)}</td>'
-                           f'<td data-v="{esc(st)}"><code>{esc("" if st == "{}" else st)}</code></td>'
+                           f'<td data-v="{esc(st)}">{esc(pretty_setting(st))}</td>'
                            + "".join(cell(m, st, k) for k in overall) + "</tr>" for m, st in units)
             parts.append(f"<h4>{esc(alias)} — summary</h4><table class='summary sortable'><thead><tr><th data-sort=text>method</th>"
                          f"<th data-sort=text>setting</th>{head(overall)}</tr></thead><tbody>{body}</tbody></table>")
@@ -315,7 +327,7 @@ def _viewer(out: Path, df: pd.DataFrame, bench: str, meta: dict, seen: dict[str,
         return None
     items = list(dict.fromkeys(bd.item.astype(str)))
     units = list(dict.fromkeys(zip(bd.method, bd.setting)))
-    labels = {u: u[0] + ("" if u[1] == "{}" else f" {u[1]}") for u in units}
+    labels = {u: u[0] + ("" if u[1] == "{}" else f" ({pretty_setting(u[1])})") for u in units}
     sampled = meta.get("datasets", {}).get(bench, {}).get("samples")
     sampled = set(map(str, sampled)) if sampled is not None else None  # older runs: whatever is on disk
     images: dict[str, dict[str, str]] = {}
@@ -381,7 +393,7 @@ def _method_cards(df: pd.DataFrame, meta: dict, cards: dict[str, str]) -> str:
     plugins = {p.get("name"): p.get("version") for p in meta.get("plugins", [])}
     out = []
     for method, idx in cards.items():
-        settings = sorted(set(df[df.method == method].setting.astype(str)))
+        settings = "; ".join(pretty_setting(st) or "default" for st in sorted(set(df[df.method == method].setting.astype(str))))
         try:
             from zoo.catalog import get_card
 
@@ -463,9 +475,10 @@ def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, to
 def _diff_html(diff: dict) -> str:
     rows = []
     for r in diff["rows"]:
-        moved = r["drifted"] > 0 or r["reason"]
+        drift = r["drifted"] > 0 or bool(r["reason"])
+        klass = "moved drift" if drift else "moved within" if r["delta"] not in (None, 0.0) else "same"
         fmt = lambda v: "–" if v is None else f"{v:.6g}"  # noqa: E731
-        rows.append(f'<tr class="{"moved" if moved else "same"}" data-method="{esc(r["method"])}" data-setting="{esc(r["setting"])}">'
+        rows.append(f'<tr class="{klass}" data-method="{esc(r["method"])}" data-setting="{esc(r["setting"])}">'
                     + "".join(f'<td data-v="{esc(r[k])}">{esc(r[k])}</td>' for k in ("benchmark", "method", "setting", "metric"))
                     + "".join(f'<td data-v="{"" if r[k] is None else r[k]}">{esc(fmt(r[k]))}</td>' for k in ("baseline", "run", "delta"))
                     + f'<td data-v="{r["tolerance"]}">{esc(format(r["tolerance"], "g"))}</td><td data-v="{r["drifted"]}">{r["drifted"]}</td>'
@@ -475,9 +488,12 @@ def _diff_html(diff: dict) -> str:
                    ("metric", "text"), ("baseline mean", "num"), ("run mean", "num"), ("Δ", "num"), ("tolerance", "num"),
                    ("values drifted", "num"), ("reason", "text")))
     verdict = (f"<b class=bad>{diff['drifts']} value(s) drifted</b>" if diff["drifts"] else "<b class=good>no drift</b>")
+    within = sum(1 for r in diff["rows"] if r["delta"] not in (None, 0.0) and not (r["drifted"] or r["reason"]))
+    verdict += f"; {within} mean(s) moved within tolerance" if within else "; no mean moved"
     return (f"<p>Against <code>{esc(diff['source'])}</code>{' (methods of this run only)' if diff['subset'] else ''}: {verdict}. "
             f"A value drifts when |run − baseline| exceeds its metric's absolute tolerance ({esc(tol)}; default 1e-4), its "
-            "fingerprint changed, or it turned from ok to failed; timings are not compared. Means are over items.</p>"
+            "fingerprint changed, or it turned from ok to failed; timings are not compared. Means are over items; red rows "
+            "drifted, yellow rows moved within tolerance.</p>"
             "<label><input type=checkbox id=diff-moved checked> only what moved</label>"
             f"<table class='diff sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
