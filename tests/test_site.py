@@ -143,11 +143,15 @@ def test_sanitize_svg_keeps_drawing_drops_active_content():
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt" onload="alert(1)">'
            '<script>alert(2)</script><foreignObject><p>x</p></foreignObject><a href="https://example.com"><text>t</text></a>'
            '<path d="M0 0L1 1" style="fill: url(https://example.com/x)"/><use xlink:href="#p1"/><use xlink:href="https://e.com/s.svg#a"/>'
-           '<image href="https://example.com/i.png"/><g id="p1"><rect width="1" height="1" onclick="alert(3)"/></g></svg>')
+           '<image href="https://example.com/i.png"/><g id="p1"><rect width="1" height="1" onclick="alert(3)"/></g>'
+           '<style>@import "https://example.com/a.css";</style><style>*{stroke-linejoin: round}</style>'
+           '<rect style="fill: url(#g); stroke: url( \'https://example.com/s\')" width="2" height="2"/>'
+           '<rect style="fill: url(#g)" width="3" height="3"/></svg>')
     clean = sanitize_svg(svg)
     for bad in ("alert", "script", "foreignObject", "example.com", "e.com", "<image"):
         assert bad not in clean, bad
-    assert "<rect" in clean and "#p1" in clean and 'd="M0 0L1 1"' in clean
+    assert "<rect" in clean and "#p1" in clean and 'd="M0 0L1 1"' in clean and "stroke-linejoin" in clean
+    assert 'style="fill: url(#g)"' in clean  # references inside the figure stay
     with pytest.raises(ValueError, match="not an SVG"):
         sanitize_svg("<html/>")
 
@@ -310,6 +314,11 @@ def test_site_in_headless_chromium(site_run, tmp_path):
             assert viewer.get_attribute("data-item") != item0
             assert viewer.locator(".v-vals thead th").first.inner_text() == viewer.get_attribute("data-item")
             assert viewer.locator(".v-vals tbody tr").count() >= 2  # psnr, ssim and the aliased psnr-y
+            df = site_run.results
+            want = df[(df.benchmark == "sr") & (df.method == "bicubic.classical") & (df.metric == "psnr")
+                      & (df["item"] == viewer.get_attribute("data-item"))].value.iloc[0]
+            shown = viewer.locator(".v-vals tbody tr", has_text="psnr ↑").first.locator("td").last.inner_text()
+            assert shown == f"{want:.2f}"  # the item's own value, beside its image
             viewer.locator("select.v-right").select_option(label="bilinear.site")
             assert viewer.locator(".v-pane").nth(1).locator(".v-caption").inner_text() == "bilinear.site"
             viewer.locator("select.v-item").select_option(label=PAYLOAD)  # the file named as markup

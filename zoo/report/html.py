@@ -82,6 +82,7 @@ def _num(v: Any) -> float | None:
 # -- SVG figures -----------------------------------------------------------------------------
 
 _SVG_NS = "http://www.w3.org/2000/svg"
+_EXTERNAL = re.compile(r"@import|url\(\s*['\"]?(?!#)", re.I)  # a reference that is not to the document itself
 _XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
@@ -101,12 +102,15 @@ def sanitize_svg(text: str) -> str:
             local = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
             if local in banned and not (local == "use" and _internal(child)):
                 parent.remove(child)
+    for parent in list(root.iter()):  # style sheets that could fetch something (@import, url(...) off the page)
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.endswith("style") and _EXTERNAL.search(child.text or ""):
+                parent.remove(child)
     for el in root.iter():
         for attr in list(el.attrib):
             local = attr.rsplit("}", 1)[-1].lower()
             value = el.attrib[attr]
-            if local.startswith("on") or (local == "href" and not value.startswith("#")) \
-                    or "url(" in value and "url(#" not in value.replace(" ", ""):
+            if local.startswith("on") or (local == "href" and not value.startswith("#")) or _EXTERNAL.search(value):
                 del el.attrib[attr]
     root.attrib.pop("width", None)  # the page sizes it
     root.attrib.pop("height", None)

@@ -184,20 +184,21 @@
       this.applySplit();
       // the per-item values of the two images shown
       this.vals.replaceChildren();
-      const cols = [this.left, this.right];
+      // columns: the two images shown, less those without per-item values (input, reference)
+      const cols = [this.left, this.right].filter((c, i, all) => spec.values[c] && all.indexOf(c) === i);
       this.vals.append(el("thead", {}, el("tr", {}, el("th", { text: item }), ...cols.map((c) => el("th", { text: c })))));
       const body = el("tbody");
       for (const m of spec.metrics) {
         const vs = cols.map((c) => ((spec.values[c] || {})[item] || {})[m]);
         if (vs.every((v) => v === undefined)) continue;
         const dir = spec.dirs[m];
-        const better = dir === null || dir === undefined || vs.some((v) => v === undefined || v === null) || vs[0] === vs[1] ? -1
+        const better = vs.length < 2 || dir === null || dir === undefined || vs.some((v) => v === undefined || v === null) || vs[0] === vs[1] ? -1
           : (dir ? (vs[0] > vs[1] ? 0 : 1) : (vs[0] < vs[1] ? 0 : 1));
         body.append(el("tr", {}, el("th", { text: m + (dir === true ? " ↑" : dir === false ? " ↓" : "") }),
           ...vs.map((v, i) => el("td", { class: i === better ? "best" : "", text: fmt(v) }))));
       }
       this.vals.append(body);
-      const errs = cols.map((c) => (spec.errors[c] || {})[item]).filter(Boolean);
+      const errs = [this.left, this.right].map((c) => (spec.errors[c] || {})[item]).filter(Boolean);
       this.note.textContent = errs.length ? `failed: ${errs.join("; ")}` : (body.rows.length ? "" : "no per-item values for these two");
       this.root.dataset.item = item;
       this.root.dataset.left = this.left;
