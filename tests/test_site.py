@@ -233,6 +233,7 @@ def test_baseline_diff_and_zoo_report_open(site_run, tmp_path, monkeypatch):
     assert "id=diff" in page and "value(s) drifted" in page and "psnr=0.1" in page
     moved = re.findall(r'<tr class="moved drift"[^>]*data-method="bicubic.classical"[^>]*>(.*?)</tr>', page)
     assert moved and any(">psnr<" in m and "0.5" in m for m in moved)
+    assert "every value that drifted (3)" in page  # the three items' psnr, each listed with its reason
     rebuild_site(out)  # without --against: no diff section
     assert "id=diff" not in (out / "index.html").read_text()
 
@@ -325,6 +326,7 @@ def test_site_in_headless_chromium(site_run, tmp_path):
             assert viewer.get_attribute("data-item") == PAYLOAD
             assert viewer.locator(".v-vals thead th").first.inner_text() == PAYLOAD
             # synchronised zoom: both panes carry the same transform
+            viewer.focus()
             page.keyboard.press("+")
             transforms = viewer.locator(".v-side img").evaluate_all("imgs => imgs.map(i => i.style.transform)")
             assert len(set(transforms)) == 1 and "scale(1.5)" in transforms[0]

@@ -499,7 +499,10 @@ def _diff_html(diff: dict) -> str:
             "fingerprint changed, or it turned from ok to failed; timings are not compared. Means are over items; red rows "
             "drifted, yellow rows moved within tolerance.</p>"
             "<label><input type=checkbox id=diff-moved checked> only what moved</label>"
-            f"<table class='diff sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<table class='diff sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            + (f"<details><summary>every value that drifted ({diff['drifts']}"
+               + (", the first 500" if diff["drifts"] > 500 else "") + f")</summary>{_frame_table(pd.DataFrame(diff['detail']))}</details>"
+               if diff["detail"] else ""))
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -552,7 +555,7 @@ def write_site(out: Path, df: pd.DataFrame, meta: dict, summary: pd.DataFrame | 
                 viewers.append(v)
             body.append("</section>")
         for title, table in sections:
-            if title.endswith(")") and any(f"({b})" in title for b in tg.benchmark.unique()):
+            if any(title.endswith(f"({b})") for b in tg.benchmark.unique()):
                 body.append(f"<section class=extra><h3>{esc(title)}</h3>{_frame_table(table)}</section>")
         body.append("</section>")
     placed = {t for t, _ in sections if any(t.endswith(f"({b})") for b in benches)}
