@@ -20,7 +20,8 @@ import zoo
 from zoo import plugins
 from zoo.harness.runner import Runner
 from zoo.harness.suite import load_suite
-from zoo.report.html import json_for_script, rebuild_site, sanitize_svg, write_site
+from zoo.report import rebuild_site
+from zoo.report.html import json_for_script, sanitize_svg, write_site
 from zoo.tasks import SuperResolver
 
 PAYLOAD = "<img src=x onerror=alert(1)>"

@@ -241,7 +241,7 @@ def cmd_bench(a) -> int:
 def _site_against(run_path, against: str, tolerances: list[str], subset: bool) -> Path:
     """Rebuild the run's index.html with a diff view against the baseline."""
     from zoo.report.compare import parse_tolerances
-    from zoo.report.html import rebuild_site
+    from zoo.report import rebuild_site
 
     return rebuild_site(run_path, against, parse_tolerances(tolerances), subset=subset)
 
@@ -258,7 +258,7 @@ def cmd_report(a) -> int:
     if a.against or a.open:
         page = _site_against(path, a.against, a.tolerance, a.subset) if a.against else path / "index.html"
         if not page.exists():
-            from zoo.report.html import rebuild_site
+            from zoo.report import rebuild_site
 
             page = rebuild_site(path)
         print(f"report: {page.resolve()}", file=sys.stderr)
