@@ -368,9 +368,9 @@ def test_report_folder_not_writable(tmp_path):
 
 
 def test_html_escapes_names():
-    from zoo.report.html import _md_table_to_html, safe_name
+    from zoo.report.html import esc, safe_name
 
-    html = _md_table_to_html("| method |\n|---|\n| <script>alert(1)</script> |")
+    html = esc("<script>alert(1)</script>")
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert safe_name("../../etc/passwd") == "etc_passwd"
 

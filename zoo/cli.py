@@ -537,8 +537,17 @@ def cmd_bench(a) -> int:
     for line in summary:
         print(line, file=sys.stderr)
     if a.against:
+        _site_against(run.path, a.against, a.tolerance, subset=bool(a.method) or bool(left_out))
         status = max(status, _gate(run.results, a.against, a.tolerance, subset=bool(a.method) or bool(left_out)))
     return status
+
+
+def _site_against(run_path, against: str, tolerances: list[str], subset: bool) -> Path:
+    """Rebuild the run's index.html with a diff view against the baseline."""
+    from zoo.report.compare import parse_tolerances
+    from zoo.report import rebuild_site
+
+    return rebuild_site(run_path, against, parse_tolerances(tolerances), subset=subset)
 
 
 def cmd_report(a) -> int:
@@ -550,6 +559,18 @@ def cmd_report(a) -> int:
     if not md.exists():
         raise ZooError(f"{path}: no leaderboard.md; re-run `zoo bench` into this folder to rebuild the report")
     print(md.read_text())
+    if a.against or a.open:
+        page = _site_against(path, a.against, a.tolerance, a.subset) if a.against else path / "index.html"
+        if not page.exists():
+            from zoo.report import rebuild_site
+
+            page = rebuild_site(path)
+        print(f"report: {page.resolve()}", file=sys.stderr)
+        if a.open:
+            import webbrowser
+
+            if not webbrowser.open(page.resolve().as_uri()):
+                print(f"no browser found to open {page.resolve()}; open it by hand", file=sys.stderr)
     return 0
 
 
@@ -667,8 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="write into a non-empty -o folder that is not a zoo run folder")
     s.set_defaults(fn=cmd_bench)
 
-    s = sub.add_parser("report", help="print a run's leaderboard")
+    s = sub.add_parser("report", help="print a run's leaderboard; --open shows its index.html in the browser")
     s.add_argument("run")
+    s.add_argument("--open", action="store_true", help="open the run's index.html in the default browser")
+    s.add_argument("--against", help="baseline run folder or results file: rebuild index.html with a diff view")
+    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
+    s.add_argument("--subset", action="store_true", help="with --against: only methods present in RUN")
     s.set_defaults(fn=cmd_report)
 
     s = sub.add_parser("compare", help="regression gate: run vs baseline")

@@ -91,6 +91,7 @@ class Runner:
                                                  "content_sha256": p.dataset.content_hash, "items": len(p.dataset),
                                                  **({"variant": p.dataset.variant} if p.dataset.variant else {})}
                 self._sample_ids[b.name] = p.dataset.ids[: self.suite.samples_per_benchmark]
+                self.meta["datasets"][b.name]["samples"] = self._sample_ids[b.name]  # the report's viewer shows these
             for unit in p.units:
                 c = unit.card
                 self.meta["methods"].setdefault(c.id, {"weights_sha256": [r.sha256 for r in c.weights_for(unit.setting)],

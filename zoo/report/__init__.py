@@ -13,7 +13,7 @@ from zoo.report.leaderboard import leaderboard_markdown, summarize
 
 def write_report(run) -> Path:
     """Write results.{parquet,csv}, meta.json, leaderboard.md, plots and index.html into ``run.path``."""
-    from zoo.report.html import write_html
+    from zoo.report.html import save_sections, write_site
 
     out = Path(run.path)
     out.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,8 @@ def write_report(run) -> Path:
 
         figures = [p for task, spec in specs.items() for p in spec.figures(df[df.task == task], out)] + sample_grids(out)
         _remember_figures(out, df, figures, code)
-    write_html(out, md, figures, run.meta)
+    save_sections(out, extra_sections)
+    write_site(out, df, run.meta, summary, extra_sections, figures)
     return out
 
 
@@ -120,3 +121,29 @@ def load_results(path: str | Path) -> pd.DataFrame:
     df["setting"] = df["setting"].astype(str)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
     return df
+
+
+def rebuild_site(out: str | Path, against: str | None = None, tolerances: dict[str, float] | None = None,
+                 subset: bool = False) -> Path:
+    """Rebuild ``index.html`` of a run folder from what is in it (results, meta.json, figures,
+    samples), with a diff view against the baseline ``against`` (a run folder or results file)."""
+    from zoo.errors import ZooError
+    from zoo.report.html import baseline_diff, load_sections, write_site
+
+    out = Path(out)
+    df = load_results(out)
+    try:
+        meta = json.loads((out / "meta.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ZooError(f"{out / 'meta.json'}: cannot read the run's metadata ({exc}); re-run `zoo bench` into this folder") from None
+    try:
+        figures = [out / p for p in json.loads((out / FIGURES_INDEX).read_text()).get("paths", [])]
+    except (OSError, ValueError):
+        figures = sorted((out / "plots").glob("*.png")) if (out / "plots").is_dir() else []
+    diff = baseline_diff(df, load_results(against), str(against), tolerances, subset) if against else None
+    summary = None
+    if (out / "summary.csv").is_file():  # written with the results; summarising again costs seconds
+        summary = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=["", "nan", "NaN"])
+        summary["setting"] = summary.setting.astype(str)
+        summary["note"] = summary.note.fillna("").astype(str)
+    return write_site(out, df, meta, summary, load_sections(out), figures, diff)

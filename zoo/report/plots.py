@@ -1,4 +1,8 @@
-"""Plots: rate-distortion curves for compression, sample grids (input / methods / reference)."""
+"""Plots: rate-distortion curves for compression, sample grids (input / methods / reference).
+
+Trade-off figures are written twice: a PNG, and an SVG beside it (text kept as text, each
+point carrying a ``<title>`` with its values, which a browser shows on hover) that the
+HTML report inlines."""
 
 from __future__ import annotations
 
@@ -42,9 +46,14 @@ def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group
         if g.empty:
             continue
         fig, ax = plt.subplots(figsize=(5.6, 4))
+        tips: dict[str, str] = {}
         for method, mg in g.groupby("method", sort=False):
             mg = mg.sort_values(x)
-            ax.plot(mg[x], mg[y], marker="o", label=method, linestyle="-" if group_by_method and len(mg) > 1 else "")
+            line, = ax.plot(mg[x], mg[y], marker="o", label=method, linestyle="-" if group_by_method and len(mg) > 1 else "")
+            for _, r in mg.iterrows():  # invisible twins of the markers, one per point, for hover values
+                gid = f"zoo-pt-{len(tips)}"
+                ax.plot([r[x]], [r[y]], marker="o", markersize=9, alpha=0, color=line.get_color(), gid=gid)
+                tips[gid] = f"{method} {_short_setting(r.setting) or r.setting}\n{x} = {r[x]:.4g}\n{y} = {r[y]:.4g}"
             if annotate and (len(mg) > 1 or not group_by_method):
                 for _, r in mg.iterrows():
                     ax.annotate(_short_setting(r.setting), (r[x], r[y]), fontsize=5, alpha=0.7)
@@ -57,9 +66,33 @@ def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group
         path = out / "plots" / f"{kind}-{safe_name(bench)}{suffix}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
+        save_svg(fig, path.with_suffix(".svg"), tips)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def save_svg(fig, path: Path, tips: dict[str, str] | None = None) -> Path:
+    """Write ``fig`` as SVG with its text as text; the element with id ``gid`` in ``tips`` gets
+    a ``<title>`` (the browser's hover text). Titles go through an XML serialiser, so a method
+    name cannot become markup."""
+    import io
+    import xml.etree.ElementTree as ET
+
+    buf = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "imagezoo"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    ET.register_namespace("", "http://www.w3.org/2000/svg")
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(buf.getvalue())
+    for el in root.iter():
+        gid = el.get("id")
+        if tips and gid in tips:
+            title = ET.Element("{http://www.w3.org/2000/svg}title")
+            title.text = tips[gid]
+            el.insert(0, title)
+    path.write_text(ET.tostring(root, encoding="unicode"))
+    return path
 
 
 def _short_setting(setting: str) -> str:
