@@ -236,7 +236,7 @@ def test_unavailable_method_exits_3_unless_allowed(ci_plugin, tmp_path, capsys):
 
 def test_allow_unavailable_must_name_a_metric_or_method(tmp_path):
     suite = tmp_path / "ci.yaml"
-    suite.write_text(CI_SUITE.format(methods="png.pil", allow="\n    allow_unavailable: [lpisp]"))
+    suite.write_text(CI_SUITE.format(methods="identity.baseline", allow="\n    allow_unavailable: [lpisp]"))
     with pytest.raises(ZooError, match=r"ci.yaml:\d+: .*allow_unavailable names \['lpisp'\]"):
         zoo.bench(str(suite), out=tmp_path / "x", progress=False)
 

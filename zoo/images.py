@@ -71,6 +71,15 @@ def check_memory(nbytes: int, source: str, what: str) -> None:
                          f"use a smaller image (or tiles), or set ZOO_MAX_MEMORY_MB to a larger number to allow it")
 
 
+def _unreadable(path: Path, exc: OSError) -> ImageError:
+    """The error for an image file that cannot be opened: missing, a folder, or not readable."""
+    if isinstance(exc, FileNotFoundError):
+        return ImageError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return ImageError(f"{path}: is a directory, expected an image file")
+    return ImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions")
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(height, width) of an image file from its header, without decoding the pixels."""
     path = Path(path)
@@ -92,12 +101,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
                         return img.height, img.width
                 finally:
                     Image.MAX_IMAGE_PIXELS = old
-    except FileNotFoundError as exc:
-        raise ImageError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise ImageError(f"{path}: is a directory, expected an image file") from exc
-    except PermissionError as exc:
-        raise ImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise _unreadable(path, exc) from exc
     except Exception as exc:
         raise ImageError(f"{path}: not a recognised image ({type(exc).__name__}: {exc}); supported: {', '.join(EXTENSIONS)}") from exc
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm", ".pgm")
@@ -202,12 +207,8 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImageError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise ImageError(f"{path}: is a directory, expected an image file") from exc
-    except PermissionError as exc:
-        raise ImageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise _unreadable(path, exc) from exc
     return decode(data, str(path))
 
 

@@ -242,7 +242,7 @@ def _dataset_options(ds: dict, where: str) -> None:
     if name in kinds:
         builder = kinds[name].obj
     elif name in catalog:
-        builder = hub
+        builder = hub  # from_catalog passes these through; `path` (a local copy) is its own
     else:
         raise SuiteError(f"{where}: {unknown_message('dataset', name, [*kinds, *catalog])}")
     try:
@@ -252,6 +252,8 @@ def _dataset_options(ds: dict, where: str) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     accepted = {k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"name"}
+    if builder is hub:
+        accepted.add("path")
     unknown = sorted(set(ds) - {"name"} - accepted)
     if unknown:
         raise SuiteError(f"{where}: dataset {name!r} takes no option(s) {unknown}; its options are {sorted(accepted)}")

@@ -160,18 +160,10 @@ def _cell_text(mean: float, lo: float, hi: float, metric: str) -> tuple[str, str
 
 def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]) -> str:
     """The leaderboard of one benchmark: sortable columns, best marked, statuses with reasons."""
-    from zoo.report.leaderboard import COST, _direction, _headline_metrics
+    from zoo.report.leaderboard import COST, _direction, best_means, table_metrics
 
-    metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
-    unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
-    metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)
-    metrics += [m for m in COST if m in set(bg.metric)]
-    best = {}
-    for m in metrics:
-        mm = bg[(bg.metric == m) & bg["mean"].notna()]
-        d = _direction(meta, bench, m)
-        if len(mm) > 1 and d is not None and m not in COST:
-            best[m] = mm["mean"].max() if d else mm["mean"].min()
+    metrics = table_metrics(bg)
+    best = best_means(bg, meta, bench, metrics)
     head = ['<th data-sort=text>method</th>', '<th data-sort=text>setting</th>', '<th data-sort=num data-dir=1>n</th>']
     for m in metrics:
         d = _direction(meta, bench, m)

@@ -65,6 +65,27 @@ def _fmt(v: float, metric: str = "") -> str:
     return f"{v:.0f}" if a >= 1000 else f"{v:.2f}" if a >= 10 else f"{v:.4f}"
 
 
+def table_metrics(bg: pd.DataFrame) -> list[str]:
+    """The columns of a benchmark's leaderboard table: headline metrics, measured ones first in
+    suite order, then the cost columns."""
+    metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
+    unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
+    metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)
+    return metrics + [m for m in COST if m in set(bg.metric)]
+
+
+def best_means(bg: pd.DataFrame, meta: dict, bench: str, metrics: list[str]) -> dict[str, float]:
+    """The best mean of each metric column of a benchmark's summary (by its direction); cost
+    columns, columns without a direction and columns with fewer than two values have none."""
+    best = {}
+    for m in metrics:
+        mm = bg[(bg.metric == m) & bg["mean"].notna()]
+        d = _direction(meta, bench, m)
+        if len(mm) > 1 and d is not None and m not in COST:
+            best[m] = mm["mean"].max() if d else mm["mean"].min()
+    return best
+
+
 def _direction(meta: dict, bench: str, metric: str) -> bool | None:
     info = meta.get("metrics", {}).get(f"{bench}/{metric}")
     if info is not None:
@@ -145,22 +166,14 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                 from zoo.datasets.variants import describe
 
                 lines += [f"Dataset {describe(ds['variant'])}.", ""]
-            metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
-            unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
-            metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)  # measured first, in suite order
-            metrics += [m for m in COST if m in set(bg.metric)]
+            metrics = table_metrics(bg)
             header = ["method", "setting", "n"]
             for m in metrics:
                 d = _direction(meta, bench, m)
                 header.append(f"{m} {'↑' if d else '↓' if d is False else ''}".strip())
             lines.append("| " + " | ".join(header) + " |")
             lines.append("|" + "---|" * len(header))
-            best = {}
-            for m in metrics:
-                mm = bg[(bg.metric == m) & bg["mean"].notna()]
-                d = _direction(meta, bench, m)
-                if len(mm) > 1 and d is not None and m not in COST:
-                    best[m] = mm["mean"].max() if d else mm["mean"].min()
+            best = best_means(bg, meta, bench, metrics)
             for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
                 cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
                 ns = g[~g.metric.isin(COST)].n
