@@ -125,21 +125,34 @@ def test_shards_split_units_and_keep_per_item_values(tmp_path, suite_file):
     a = whole.results[~whole.results.metric.isin(COST)].sort_values(key).reset_index(drop=True)
     b = sharded.results[~sharded.results.metric.isin(COST)].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a[key + ["value"]], b[key + ["value"]])
-    # distribution metrics merge their per-shard states: the sharded value equals the whole set's
-    dist = "metrics: [bpp, fd-effnetlite0, kd-effnetlite0]"
+    _distribution_merge(tmp_path, suite_file, sharded_suite, ("kd-effnetlite0",))
+    worse = tmp_path / "worse.yaml"
+    worse.write_text(sharded_suite.read_text().replace("shard_size: 1", "shard_size: 0"))
+    with pytest.raises(SuiteError, match="shard_size must be a positive"):
+        load_suite(str(worse))
+
+
+def _distribution_merge(tmp_path, suite_file, sharded_suite, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Distribution metrics merge their per-shard states: the sharded value equals the whole set's."""
+    dist = f"metrics: [bpp, {', '.join(metrics)}]"
     one, split = tmp_path / "one.yaml", tmp_path / "split.yaml"
     one.write_text(suite_file.read_text().replace("metrics: [bpp, psnr]", dist))
     split.write_text(sharded_suite.read_text().replace("metrics: [bpp, psnr]", dist))
     r1 = zoo.bench(str(one), out=tmp_path / "one", progress=False, report=False).results
     r2 = zoo.bench(str(split), out=tmp_path / "split", progress=False, report=False).results
     pick = lambda r, m: r[(r.benchmark == "codec") & (r.metric == m)].sort_values("setting").value.to_numpy(float)  # noqa: E731
-    for m in ("fd-effnetlite0", "kd-effnetlite0"):
+    for m in metrics:
         assert len(pick(r1, m)) == 3 and np.allclose(pick(r1, m), pick(r2, m), rtol=1e-6, atol=1e-3), m  # float64 sums in another order
+    return r2
+
+
+@pytest.mark.slow  # three 1280 x 1280 matrix square roots per run
+def test_sharded_frechet_distance_equals_the_whole_sets(tmp_path, suite_file):
+    sharded_suite = tmp_path / "sharded.yaml"
+    sharded_suite.write_text(suite_file.read_text().replace("    batch_size", "    x").replace(
+        "    metrics: [bpp, psnr]", "    metrics: [bpp, psnr]\n    shard_size: 1"))
+    r2 = _distribution_merge(tmp_path, suite_file, sharded_suite, ("fd-effnetlite0",))
     assert (r2[(r2.metric == "fd-effnetlite0")].error.str.contains("low n")).all()  # 2 images << 1280-d features
-    worse = tmp_path / "worse.yaml"
-    worse.write_text(sharded_suite.read_text().replace("shard_size: 1", "shard_size: 0"))
-    with pytest.raises(SuiteError, match="shard_size must be a positive"):
-        load_suite(str(worse))
 
 
 def test_cached_rerun_reuses_figures_and_meta_records_timing(tmp_path, suite_file):

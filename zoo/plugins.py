@@ -209,7 +209,7 @@ def reset() -> None:
 def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: str, info: PluginInfo) -> Callable:
     def register(name: str, obj: Any, task: str | None = None, help: str | None = None) -> None:
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-            raise PluginError(f"plugin {plugin!r} registered a {kind[:-1]} with invalid name {name!r}")
+            raise PluginError(f"plugin {plugin!r} registered a {kind.rstrip('s')} entry with invalid name {name!r}")
         if kind == "suites":  # a suite is a file path, never imported
             obj = Path(obj)
         elif not _lazy_ok(obj):

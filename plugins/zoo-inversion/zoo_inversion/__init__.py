@@ -1,5 +1,6 @@
 """imagezoo inversion plugin: GAN inversion (optimisation, encoder, hybrid) in z / w / w+,
-manifold edits, PULSE-style super-resolution, and a StyleGAN2 that loads rosinality checkpoints."""
+manifold edits, PULSE-style super-resolution, a StyleGAN2 that loads rosinality checkpoints and
+the StyleGAN v1 that loads PULSE's."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def register_methods(register):
     register("gan-inversion-hybrid", "zoo_inversion.inverters:hybrid", task="inversion")
     register("dcgan-inversion", "zoo_inversion.dcgan:DCGANInverter", task="inversion")
     register("pulse", "zoo_inversion.pulse:PulseSR", task="super-resolution")
+    register("pulse-sg1", "zoo_inversion.pulse:PulseSG1SR", task="super-resolution")
 
 
 @zoo.hookimpl

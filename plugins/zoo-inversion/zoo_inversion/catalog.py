@@ -87,7 +87,22 @@ ENTRIES["pulse-sg2.ffhq-1024"] = {
     "settings": [{"scale": 8, "steps": 100}, {"scale": 32, "steps": 100}],
     "weights": [_ref(source="https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl", part="generator")],
     "license": LICENSE_NC, "paper": "arXiv:2003.03808",
-    "description": "PULSE-style face SR with StyleGAN2 FFHQ config-f (PULSE itself used StyleGAN v1: not included); non-commercial",
+    "description": "PULSE-style face SR with StyleGAN2 FFHQ config-f (PULSE itself used StyleGAN v1: pulse-sg1.ffhq-1024); non-commercial",
+}
+#: PULSE's StyleGAN v1 FFHQ 1024 (Karras et al. 2019, arXiv:1812.04948), the two state dicts
+#: PULSE.py downloads (no published hash or size; key layout checked against PULSE's stylegan.py in
+#: tests/golden/stylegan1-pulse-1024.json); Google Drive serves a page, so `zoo fetch` prints the manual steps
+PULSE_SG1_SYNTHESIS = "https://drive.google.com/uc?id=1TCViX1YpQyRsklTVYEJwdbmK91vklCo8"
+PULSE_SG1_MAPPING = "https://drive.google.com/uc?id=14R6iHGf5iuVx3DMNsACAl7eBr7Vdpd0k"
+LICENSE_SG1 = "CC BY-NC 4.0 (StyleGAN v1 FFHQ weights; non-commercial use only)"
+ENTRIES["pulse-sg1.ffhq-1024"] = {
+    "task": "super-resolution", "factory": "pulse-sg1",
+    "params": {"resolution": 1024, "dlatent_size": 512, "fmap_base": 8192, "fmap_max": 512},
+    "settings": [{"scale": 8, "steps": 100}, {"scale": 32, "steps": 100}],
+    "weights": [_ref(source=PULSE_SG1_SYNTHESIS, part="synthesis"), _ref(source=PULSE_SG1_MAPPING, part="mapping")],
+    "license": LICENSE_SG1, "paper": "arXiv:2003.03808",
+    "description": ("PULSE face SR with PULSE's own generator, StyleGAN v1 FFHQ 1024 (arXiv:1812.04948) in PULSE's "
+                    "PyTorch layout: latent-sphere search through its Gaussian-fit latent map; non-commercial"),
 }
 ENTRIES["dcgan-optim.examples"] = {
     "task": "inversion", "factory": "dcgan-inversion", "params": {"nz": 100, "ngf": 64, "nc": 3},

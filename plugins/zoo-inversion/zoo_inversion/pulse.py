@@ -10,6 +10,8 @@ generated image whose bicubic downscale matches the low-resolution input:
 Differences from the paper, stated: the z_i go through the generator's real mapping
 network (PULSE approximates it with a Gaussian fit and a leaky ReLU), the noise maps are
 the stored ones, and the search runs a fixed number of steps (no early stop at an eps).
+:class:`PulseSG1SR` runs the same search with PULSE's own generator (StyleGAN v1 FFHQ 1024,
+:mod:`zoo_inversion.stylegan1`) and PULSE's Gaussian-fit latent map instead of the mapping network.
 The downscaler is :func:`zoo.datasets.degrade.imresize`, the MATLAB ``imresize`` that
 :func:`zoo.datasets.degrade.bicubic_down` uses to make SR benchmarks.
 """
@@ -98,7 +100,7 @@ class PulseSR(SuperResolver):
     def __init__(self, scale: int = 4, steps: int = 150, step_size: float = 0.5, geocross_weight: float = 0.01,
                  seed: int = 0, **generator: Any) -> None:
         super().__init__()
-        self.inv = GANInverter(space="w+", **generator)
+        self.inv = self._searcher(**generator)
         if not isinstance(scale, int) or scale < 1 or self.inv.size % scale:
             _bad_option("PulseSR", "scale", scale, f"a divisor of the generator size {self.inv.size} (e.g. 2, 4, 8)")
         if not isinstance(steps, int) or steps < 1:
@@ -106,6 +108,10 @@ class PulseSR(SuperResolver):
         self.scale, self.steps, self.step_size = scale, steps, float(step_size)
         self.geocross_weight, self.seed = float(geocross_weight), int(seed)
         self.stats: dict[str, float] = {}
+
+    def _searcher(self, **generator: Any) -> Any:
+        """The object :func:`pulse_search` drives (size, id, generator.mapping / n_latent / style_dim, synthesize)."""
+        return GANInverter(space="w+", **generator)
 
     def load_weights(self, state: dict, part: str | None = None) -> None:
         if part not in (None, "generator") or any(k.startswith("body.") for k in state):
@@ -119,3 +125,46 @@ class PulseSR(SuperResolver):
         self.inv.id = self.id
         hr, _, self.stats = pulse_search(self.inv, lr, self.scale, self.steps, self.step_size, self.geocross_weight, self.seed)
         return hr
+
+
+class PulseSG1SR(PulseSR):
+    """PULSE x``scale`` super-resolution with PULSE's own generator, StyleGAN v1 FFHQ 1024 (Menon et al., CVPR 2020).
+
+    The search is :func:`pulse_search`, the same as :class:`PulseSR`'s; the latent path is
+    PULSE's: 18 per-layer latents on the sphere of radius sqrt(512) ─► ``lrelu(l · std + mean)``
+    (Gaussian fit of the mapping network, :class:`zoo_inversion.stylegan1.PulseStyleGAN1`) ─►
+    synthesis ─► (y + 1) / 2. Weights: two parts, ``synthesis`` and ``mapping``, PULSE's state
+    dicts key for key. Differences from PULSE's defaults: fixed seeded noise maps (PULSE
+    optimises the first five), our fixed-step schedule and loss weights, fit on 10^5 samples.
+
+    Args:
+        scale, steps, step_size, geocross_weight, seed: as :class:`PulseSR`.
+        resolution, dlatent_size, fmap_base, fmap_max: the synthesis network (FFHQ: 1024, 512, 8192, 512).
+        fit_samples: mapping samples for the Gaussian fit.
+    """
+
+    def _searcher(self, resolution: int = 1024, dlatent_size: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
+                  fit_samples: int = 100_000) -> Any:
+        from zoo_inversion.stylegan1 import PulseStyleGAN1
+
+        if not isinstance(fit_samples, int) or fit_samples < 2:
+            _bad_option("PulseSG1SR", "fit_samples", fit_samples, "an integer >= 2")
+        return PulseStyleGAN1(resolution, dlatent_size, fmap_base, fmap_max, fit_samples=fit_samples)
+
+    def load_weights(self, state: dict, part: str | None = None) -> None:
+        """Load ``synthesis`` (``blocks.*``, ``torgb.*``) or ``mapping`` (``dense0..7``; then fits the Gaussian)."""
+        if part is None:
+            part = "mapping" if "dense0.weight" in state else "synthesis"
+        if part == "synthesis":
+            self.inv.synthesis.load_state_dict(state, strict=True)
+        elif part == "mapping":
+            self.inv.mapping_net.load_state_dict(state, strict=True)
+            self.inv.fit_gaussian()
+        else:
+            raise ValueError(f"{self.id}: unknown weights part {part!r}; expected 'synthesis' or 'mapping'")
+        for p in self.inv.parameters():
+            p.requires_grad_(False)
+
+    def weights_state_dict(self) -> dict[str, torch.Tensor]:
+        """The synthesis network in PULSE's layout (the mapping part is a separate file)."""
+        return dict(self.inv.synthesis.state_dict())
