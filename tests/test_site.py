@@ -241,6 +241,8 @@ def test_baseline_diff_and_zoo_report_open(site_run, tmp_path, monkeypatch):
     moved = re.findall(r'<tr class="moved drift"[^>]*data-method="bicubic.classical"[^>]*>(.*?)</tr>', page)
     assert moved and any(">psnr<" in m and "0.5" in m for m in moved)
     assert "every value that drifted (3)" in page  # the three items' psnr, each listed with its reason
+    assert re.search(r"; [1-9]\d* unchanged mean\(s\) are not listed", page)  # counted, not listed
+    assert 'data-method="nearest.classical"' not in page.split("id=diff")[1].split("</table>")[0]
     rebuild_site(out)  # without --against: no diff section
     assert "id=diff" not in (out / "index.html").read_text()
 

@@ -469,10 +469,13 @@ def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, to
 
 
 def _diff_html(diff: dict) -> str:
-    rows = []
+    rows, same = [], 0
     for r in diff["rows"]:
         drift = r["drifted"] > 0 or bool(r["reason"])
-        klass = "moved drift" if drift else "moved within" if r["delta"] not in (None, 0.0) else "same"
+        if not drift and r["delta"] in (None, 0.0):
+            same += 1  # counted, not listed: a quick-suite diff of unchanged means would double the page
+            continue
+        klass = "moved drift" if drift else "moved within"
         fmt = lambda v: "–" if v is None else f"{v:.6g}"  # noqa: E731
         rows.append(f'<tr class="{klass}" data-method="{esc(r["method"])}" data-setting="{esc(r["setting"])}">'
                     + "".join(f'<td data-v="{esc(r[k])}">{esc(r[k])}</td>' for k in ("benchmark", "method", "setting", "metric"))
@@ -489,8 +492,7 @@ def _diff_html(diff: dict) -> str:
     return (f"<p>Against <code>{esc(diff['source'])}</code>{' (methods of this run only)' if diff['subset'] else ''}: {verdict}. "
             f"A value drifts when |run − baseline| exceeds its metric's absolute tolerance ({esc(tol)}; default 1e-4), its "
             "fingerprint changed, or it turned from ok to failed; timings are not compared. Means are over items; red rows "
-            "drifted, yellow rows moved within tolerance.</p>"
-            "<label><input type=checkbox id=diff-moved checked> only what moved</label>"
+            f"drifted, yellow rows moved within tolerance; {same} unchanged mean(s) are not listed.</p>"
             f"<table class='diff sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             + (f"<details><summary>every value that drifted ({diff['drifts']}"
                + (", the first 500" if diff["drifts"] > 500 else "") + f")</summary>{_frame_table(pd.DataFrame(diff['detail']))}</details>"

@@ -72,12 +72,6 @@
     const input = $(id);
     if (input) input.addEventListener("input", applyFilters);
   }
-  const moved = $("#diff-moved");
-  if (moved) {
-    const toggle = () => { for (const t of $$("table.diff")) t.classList.toggle("only-moved", moved.checked); };
-    moved.addEventListener("change", toggle);
-    toggle();
-  }
 
   // -- image comparison viewer ------------------------------------------------------------------
   const dataNode = $("#zoo-data");
