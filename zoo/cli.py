@@ -183,12 +183,15 @@ def _fetch_refs(method_ids: list[str], pin: bool) -> int:
             print(f"{mid}: no weights needed", file=sys.stderr)
         for ref in card.weights:
             if ref.unmirrored:
-                from zoo.sources import parse_source
+                from zoo.sources import manual_steps, parse_source
 
-                direct = parse_source(ref.source).kind == "direct"
-                print(f"error: {mid}: no Hugging Face Hub mirror is pinned for {ref.source}; "
-                      + (f"`zoo fetch {mid} --from-source` gets the official file, or " if direct else "")
-                      + "download it from there and pass it with --weights", file=sys.stderr)
+                if parse_source(ref.source).kind == "direct":
+                    part = f"{ref.part}=" if ref.part else ""
+                    print(f"error: {mid}: no Hugging Face Hub mirror is pinned for {ref.source}; `zoo fetch {mid} "
+                          f"--from-source` gets the official file, or download it from there and pass it with "
+                          f"--weights {part}FILE", file=sys.stderr)
+                else:  # Drive, Dropbox, a repository page, a file to convert: the steps by hand, per part
+                    print(f"error: {manual_steps(ref, mid)}", file=sys.stderr)
                 status = EXIT_WEIGHTS
                 continue
             try:
