@@ -11,6 +11,8 @@ from PIL import Image
 import zoo
 from reliability_helpers import cli, write_suite
 from zoo import plugins
+from zoo.errors import ZooError
+from zoo.taskspec import task_names
 
 
 def _fake_dist(tmp_path, name, module_src, module_name):
@@ -108,3 +110,17 @@ def test_folder_dataset_with_one_unreadable_file_measures_the_rest(tmp_path, cap
     failed = df[df.status == "failed"]
     assert list(failed.item) == ["1"] and "1.png" in failed.error.iloc[0] and "corrupt" in failed.error.iloc[0]
     assert sorted(df[(df.metric == "psnr") & (df.status == "ok")].item) == ["0", "2"]
+
+
+@pytest.mark.parametrize("name", ["builtin", "superres"])
+def test_a_plugin_cannot_take_the_core_or_another_plugins_name(fresh_plugins, tmp_path, monkeypatch, capsys, name):
+    _fake_dist(tmp_path, name, "import zoo\n", f"zoo_impostor_{name}")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fresh_plugins.reset()
+    code, out, err = cli(capsys, "plugins")
+    assert code == 0 and f"two installed plugins are named {name!r}" in err and f"zoo_impostor_{name}" in err
+    assert "psnr" in zoo.list_metrics() and "super-resolution" in task_names()  # the core is intact
+    with pytest.raises(ZooError, match="is taken"):
+        from zoo.newplugin import write_plugin
+
+        write_plugin(name, tmp_path / "new")

@@ -9,6 +9,7 @@ is installed.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import re
 from pathlib import Path
@@ -190,6 +191,12 @@ def write_plugin(name: str, parent: Path, force: bool = False) -> Path:
     short = name[4:] if name.startswith("zoo-") and len(name) > 4 else name
     dist = name if name.startswith("zoo-") else f"zoo-{name}"
     pkg = dist.replace("-", "_")
+    from zoo.plugins import BUILTIN, ENTRY_POINT_GROUP
+
+    taken = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)} | {BUILTIN}
+    if short in taken:
+        raise ZooError(f"zoo new-plugin: the plugin name {short!r} is taken (installed plugins: "
+                       f"{', '.join(sorted(taken))}); choose another name")
     if importlib.util.find_spec(pkg) is not None:
         raise ZooError(f"zoo new-plugin: a module named {pkg!r} is already importable here; choose another name")
     root = Path(parent) / dist

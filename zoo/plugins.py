@@ -25,6 +25,7 @@ from zoo.errors import PluginError, UnknownNameError
 
 ENTRY_POINT_GROUP = "zoo"
 BUILTIN = "builtin"  # imagezoo's own tasks, metrics and datasets: always loaded
+CORE_MODULE = "zoo.builtin"  # the only module the name BUILTIN may load
 
 pm = pluggy.PluginManager("zoo")
 pm.add_hookspecs(hookspecs)
@@ -149,12 +150,19 @@ def load_entry_points() -> None:
     if _state["loaded"]:
         return
     _state["loaded"] = True
-    eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN, e.name))
+    core = lambda e: e.name == BUILTIN and e.value == CORE_MODULE  # noqa: E731
+    eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not core(e), e.name))
     wanted = _selected()
-    for ep in eps:  # registration order = precedence: the built-ins first, then by name
+    for ep in eps:  # registration order = precedence: the built-ins first, then by name (a tie: sys.path order)
         if wanted is not None and ep.name not in wanted and ep.name != BUILTIN:
             continue
-        if pm.has_plugin(ep.name):
+        if pm.has_plugin(ep.name) or (ep.name == BUILTIN and not core(ep)):
+            first = _state["infos"].get(ep.name)
+            msg = (f"two installed plugins are named {ep.name!r} ({first.module if first else CORE_MODULE} and "
+                   f"{ep.value}); only the first is loaded. Rename the entry point of {ep.value} in its pyproject "
+                   f"([project.entry-points.zoo])" + ("; 'builtin' is imagezoo's own" if ep.name == BUILTIN else ""))
+            _state["warnings"].append(msg)
+            print(f"warning: {msg}", file=sys.stderr)
             continue
         version = ep.dist.version if ep.dist is not None else None
         info = PluginInfo(name=ep.name, module=ep.value, version=version)
