@@ -221,6 +221,28 @@ def test_failed_method_fails_the_build_and_is_retried(ci_plugin, tmp_path, capsy
     run = zoo.bench(str(suite), out=out, progress=False, report=False)
     assert (run.computed_units, run.reused_units, run.retried_units) == (0, 2, 0)
 
+    FLAKY["fail"] = True  # a recompute that fails drops the old result: the next run retries, not reuses
+    code, err = _bench(capsys, suite, "-o", out, "--recompute", "flaky.test")
+    assert code == 1
+    code, err = _bench(capsys, suite, "-o", out)
+    assert code == 1 and "retrying" in err
+
+
+def test_against_is_checked_first_and_a_drift_is_not_hidden_by_exit_3(ci_plugin, tmp_path, capsys):
+    suite = tmp_path / "ci.yaml"
+    suite.write_text(CI_SUITE.format(methods="remote.test", allow=""))
+    out = tmp_path / "run"
+    code, err = _bench(capsys, suite, "-o", out, "--against", tmp_path / "nothere")
+    assert code == 2 and not out.exists()  # refused before anything ran
+    code, err = _bench(capsys, suite, "-o", out, "--against", tmp_path, "--tolerance", "psnr=abc")
+    assert code == 2 and "--tolerance" in err and not out.exists()
+    assert _bench(capsys, suite, "-o", out)[0] == 3  # remote.test is unavailable
+    results = pd.read_parquet(out / "results.parquet")
+    results.loc[results.metric == "psnr", "value"] += 1.0
+    results.to_parquet(out / "results.parquet", index=False)  # the baseline is this folder, as it is now
+    code, err = _bench(capsys, suite, "-o", out, "--against", out)
+    assert code == 1 and "drift(s) against" in err  # the drift wins over the unavailable method's exit 3
+
 
 def test_unavailable_method_exits_3_unless_allowed(ci_plugin, tmp_path, capsys):
     suite = tmp_path / "ci.yaml"

@@ -331,3 +331,16 @@ def test_report_and_compare_on_a_damaged_results_file(tmp_path, capsys, damage):
         code, _, err = cli(capsys, *verb)
         assert code == 2 and "damaged or not a results table" in err and "zoo bench" in err and "Traceback" not in err
     assert (run / name).read_bytes() == damage
+
+
+def test_a_setting_that_is_not_yaml_is_a_usage_error(tmp_path, capsys):
+    img = png(tmp_path / "a.png")
+    code, _, err = cli(capsys, "run", "bicubic.classical", str(img), "-o", str(tmp_path / "o"), "--setting", "scale=[4")
+    assert code == 2 and "--setting" in err and "not a value" in err and "Traceback" not in err
+
+
+def test_an_infinite_tolerance_ignores_nan_against_a_number(tmp_path, capsys):
+    a, b = _results(tmp_path / "a", float("nan")), _results(tmp_path / "b", 30.0)
+    assert cli(capsys, "compare", a, b)[0] == 1
+    assert cli(capsys, "compare", a, b, "--tolerance", "psnr=inf")[0] == 0
+

@@ -39,7 +39,11 @@ def _parse_setting(items: list[str]) -> dict:
         k, sep, v = item.partition("=")
         if not sep:
             raise ZooError(f"--setting {item!r}: expected KEY=VALUE, e.g. quality=75")
-        out[k] = yaml.safe_load(v)
+        try:
+            out[k] = yaml.safe_load(v)
+        except yaml.YAMLError as exc:
+            raise ZooError(f"--setting {item!r}: {v!r} is not a value ({str(exc).splitlines()[0]}); e.g. scale=4, "
+                           f"kernel=bicubic, sizes=[1,2]") from None
     return out
 
 
@@ -505,7 +509,8 @@ def _print_leaderboard(run) -> None:
     print(f"report: {Path(run.path).resolve()}/index.html  (units computed {run.computed_units}{retried}, reused {run.reused_units})", file=sys.stderr)
 
 
-def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_equal: bool = True) -> int:
+def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_equal: bool = True,
+          label: str | None = None) -> int:
     from zoo.report import load_results
     from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 
@@ -516,10 +521,10 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_
               f"it is not applied (check the spelling: see the `metric` column of results.csv)", file=sys.stderr)
     drifts = compare(current, baseline, tol, subset=subset, nan_equal=nan_equal)
     if drifts.empty:
-        print(f"regression gate: no drift against {baseline_path}", file=sys.stderr)
+        print(f"regression gate: no drift against {label or baseline_path}", file=sys.stderr)
         return EXIT_OK
     print(drifts.to_markdown(index=False))
-    print(f"regression gate: {len(drifts)} drift(s) against {baseline_path}", file=sys.stderr)
+    print(f"regression gate: {len(drifts)} drift(s) against {label or baseline_path}", file=sys.stderr)
     return EXIT_DRIFT
 
 
@@ -528,6 +533,7 @@ def cmd_bench(a) -> int:
 
     from zoo.harness.verdict import run_problems, verdict
 
+    baseline = _snapshot_baseline(a.against, a.tolerance) if a.against else None
     run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=parse_device(a.device),
                     methods=a.method or None, progress=not a.no_progress, executor=a.executor, workers=a.workers,
                     licence=a.licence, recompute=a.recompute, force=a.force)
@@ -539,18 +545,34 @@ def cmd_bench(a) -> int:
     status, summary = verdict(run_problems(run.results, expected), a.allow_failures, a.allow_unavailable)
     for line in summary:
         print(line, file=sys.stderr)
-    if a.against:
-        _site_against(run.path, a.against, a.tolerance, subset=bool(a.method) or bool(left_out))
-        status = max(status, _gate(run.results, a.against, a.tolerance, subset=bool(a.method) or bool(left_out)))
+    if baseline is not None:
+        subset = bool(a.method) or bool(left_out)
+        _site_against(run.path, str(baseline), a.tolerance, subset=subset, label=a.against)
+        gate = _gate(run.results, str(baseline), a.tolerance, subset=subset, label=a.against)
+        status = EXIT_DRIFT if EXIT_DRIFT in (status, gate) else max(status, gate)  # a drift is never hidden by exit 3
     return status
 
 
-def _site_against(run_path, against: str, tolerances: list[str], subset: bool) -> Path:
+def _snapshot_baseline(against: str, tolerances: list[str]) -> Path:
+    """Check ``--against`` and ``--tolerance`` before anything runs, and copy the baseline's results
+    as they are now: the run may write into the very folder the baseline is."""
+    import tempfile
+
+    from zoo.report import load_results
+    from zoo.report.compare import parse_tolerances
+
+    parse_tolerances(tolerances)
+    snapshot = Path(tempfile.mkdtemp(prefix="zoo-baseline-")) / "results.parquet"
+    load_results(against).to_parquet(snapshot, index=False)
+    return snapshot
+
+
+def _site_against(run_path, against: str, tolerances: list[str], subset: bool, label: str | None = None) -> Path:
     """Rebuild the run's index.html with a diff view against the baseline."""
     from zoo.report.compare import parse_tolerances
     from zoo.report import rebuild_site
 
-    return rebuild_site(run_path, against, parse_tolerances(tolerances), subset=subset)
+    return rebuild_site(run_path, against, parse_tolerances(tolerances), subset=subset, label=label)
 
 
 def cmd_report(a) -> int:

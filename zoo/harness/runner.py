@@ -175,6 +175,7 @@ class Runner:
         df = df.reindex(columns=[c for c in COLUMNS if c != "run"] + ["run"])
         self.computed += 1
         if unit_failure(df) is not None:
+            self.store.drop(key)  # a recompute that failed must not leave the old result to be reused
             self.store.put_failed(key, df)
             return df
         for alias, state in (states or {}).items():

@@ -206,6 +206,14 @@ class Store:
         rows.to_parquet(tmp, index=False)
         os.replace(tmp, path)  # atomic: a killed run never leaves a half-written part
 
+    def drop(self, key: str) -> None:
+        """Remove a unit's stored part and metric states (its result is no longer to be reused)."""
+        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:
+            f.unlink(missing_ok=True)
+        self._listing = None  # the metric-state listing is read again
+        if getattr(self, "_loaded", (None,))[0] == key:
+            self._loaded = None
+
     def _failed_path(self, key: str) -> Path:
         return self._path(key).with_name(f"{key}.failed.parquet")
 

@@ -124,7 +124,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
 
 
 def rebuild_site(out: str | Path, against: str | None = None, tolerances: dict[str, float] | None = None,
-                 subset: bool = False) -> Path:
+                 subset: bool = False, label: str | None = None) -> Path:
     """Rebuild ``index.html`` of a run folder from what is in it (results, meta.json, figures,
     samples), with a diff view against the baseline ``against`` (a run folder or results file)."""
     from zoo.errors import ZooError
@@ -140,7 +140,7 @@ def rebuild_site(out: str | Path, against: str | None = None, tolerances: dict[s
         figures = [out / p for p in json.loads((out / FIGURES_INDEX).read_text()).get("paths", [])]
     except (OSError, ValueError):
         figures = sorted((out / "plots").glob("*.png")) if (out / "plots").is_dir() else []
-    diff = baseline_diff(df, load_results(against), str(against), tolerances, subset) if against else None
+    diff = baseline_diff(df, load_results(against), label or str(against), tolerances, subset) if against else None
     summary = None
     if (out / "summary.csv").is_file():  # written with the results; summarising again costs seconds
         summary = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=["", "nan", "NaN"])

@@ -68,7 +68,7 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: dict[str,
             a, b = float(r.value_base), float(r.value_run)
             same_inf = np.isinf(a) and np.isinf(b) and np.sign(a) == np.sign(b)
             both_nan = nan_equal and np.isnan(a) and np.isnan(b)  # undefined in both (e.g. a CI of one item)
-            if not same_inf and not both_nan and not (abs(a - b) <= tol):
+            if not same_inf and not both_nan and not np.isinf(tol) and not (abs(a - b) <= tol):
                 reason = f"|Δ| = {abs(a - b):.3g} > {tol:g}"
         if reason:
             drifts.append({**{k: r[k] for k in KEY}, "baseline": r.get("value_base"), "run": r.get("value_run"),

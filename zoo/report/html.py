@@ -438,7 +438,7 @@ def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, to
                   subset: bool = False) -> dict:
     """What moved against a baseline: every (benchmark, method, setting, metric) mean in both, the
     change, the tolerance, how many values drifted (:func:`zoo.report.compare.compare`) and why."""
-    from zoo.report.compare import DEFAULT_TOLERANCE, KEY, compare
+    from zoo.report.compare import KEY, compare, tolerance_for
     from zoo.report.leaderboard import machine_dependent
 
     tolerances = tolerances or {}
@@ -447,7 +447,7 @@ def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, to
 
     def means(df: pd.DataFrame) -> pd.DataFrame:
         ok = df[~machine_dependent(df) & (df.status == "ok")]
-        return ok.groupby(on, sort=False).value.mean().rename("mean").reset_index()
+        return ok.groupby(on, sort=False).agg(mean=("value", "mean"), fingerprint=("fingerprint", "first")).reset_index()
 
     cur, base = means(current), means(baseline)
     if subset:
@@ -462,7 +462,8 @@ def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, to
         b, c = _num(r.mean_base), _num(r.mean_run)
         rows.append({"benchmark": r.benchmark, "method": r.method, "setting": r.setting, "metric": r.metric,
                      "baseline": b, "run": c, "delta": None if b is None or c is None else c - b,
-                     "tolerance": tolerances.get(r.metric, DEFAULT_TOLERANCE), "drifted": int(counts.get(k, 0)),
+                     "tolerance": tolerance_for(r.metric, (r.fingerprint_base, r.fingerprint_run), tolerances),
+                     "drifted": int(counts.get(k, 0)),
                      "reason": reasons.get(k, "" if b is not None or c is None else "new in this run")})
     return {"source": source, "tolerances": tolerances, "subset": subset, "drifts": int(len(drifts)),
             "rows": rows, "detail": drifts.head(500)[KEY + ["baseline", "run", "tolerance", "reason"]].to_dict("records")}
