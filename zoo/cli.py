@@ -405,19 +405,9 @@ def _plan_run_outputs(inputs: list[str], out: Path, protected: list[str], overwr
         seen.add(p.resolve())
         paths.append(p)
     plans = [(p, out / f"{n}.png", out / f"{n}.bin" if bitstreams else None) for p, n in zip(paths, _output_names(paths))]
-    keep = {Path(f).resolve() for f in [*(str(p) for p in paths), *protected] if f}
-    existing = []
-    for _, *dests in plans:
-        for d in filter(None, dests):
-            if d.resolve() in keep:
-                raise RunFolderError(f"refusing to write {d}: it is one of the inputs and would be destroyed; choose "
-                                     f"another -o folder")
-            if d.exists() or d.is_symlink():
-                existing.append(str(d))
-    if existing and not overwrite:
-        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
-        raise RunFolderError(f"refusing to overwrite existing output {', '.join(existing[:3])}{more}; pass --overwrite "
-                             f"to replace them, or choose another -o folder")
+    from zoo.images import check_destinations
+
+    check_destinations([d for _, *dests in plans for d in dests if d], [*(str(p) for p in paths), *protected], overwrite)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -245,6 +245,32 @@ def write_image(path: str | os.PathLike, x: torch.Tensor) -> Path:
     return path
 
 
+def check_destinations(destinations: list[Path], inputs: list[str | os.PathLike], overwrite: bool,
+                       where: str = "-o folder") -> None:
+    """Refuse to write over an input, or over an existing file unless ``overwrite``.
+
+    Used by every command that writes images a user named (``zoo run``, plugin verbs such as
+    ``zoo edit``), before anything is computed.
+
+    Raises:
+        RunFolderError: a destination is one of ``inputs``, or exists and ``overwrite`` is off.
+    """
+    from zoo.errors import RunFolderError
+
+    keep = {Path(f).resolve() for f in inputs if f}
+    existing = []
+    for d in destinations:
+        if d.resolve() in keep:
+            raise RunFolderError(f"refusing to write {d}: it is one of the inputs and would be destroyed; choose "
+                                 f"another {where}")
+        if d.exists() or d.is_symlink():
+            existing.append(str(d))
+    if existing and not overwrite:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise RunFolderError(f"refusing to overwrite existing output {', '.join(existing[:3])}{more}; pass --overwrite "
+                             f"to replace them, or choose another {where}")
+
+
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 (0..255) -> float32 [0, 1]; float tensors pass through as float32."""
     return x.to(torch.float32) / 255.0 if x.dtype == torch.uint8 else x.to(torch.float32)

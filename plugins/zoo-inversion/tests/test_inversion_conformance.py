@@ -50,3 +50,9 @@ def test_zoo_edit_interpolate_writes_a_strip_and_a_gif(tmp_path):
     assert main(["edit", "interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--gif", str(gif),
                  "--method", "sg2-encoder.lfw32", "--frames", "4"]) == 0
     assert out.exists() and gif.exists()
+    a, before = tmp_path / "a.png", (tmp_path / "a.png").read_bytes()
+    args = ["edit", "interpolate", str(a), str(tmp_path / "b.png"), "--method", "sg2-encoder.lfw32", "--frames", "4"]
+    assert main([*args, "-o", str(a)]) == 2 and a.read_bytes() == before  # an input is never written over
+    stamp = gif.read_bytes()
+    assert main([*args, "-o", str(tmp_path / "new.png"), "--gif", str(gif)]) == 2 and gif.read_bytes() == stamp
+    assert main([*args, "-o", str(out), "--gif", str(gif), "--overwrite"]) == 0

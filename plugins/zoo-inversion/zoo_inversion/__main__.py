@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scribble", default=None)
     p.add_argument("--mask", default=None)
     p.add_argument("--lam", type=float, default=10.0)
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never overwritten)")
     a = p.parse_args(argv)
     need = {"interpolate": 2, "mix": 2, "scribble": 1, "inpaint": 1}[a.verb]
     if len(a.images) != need:
@@ -62,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{a.verb} needs --mask")
     if a.verb == "scribble" and not a.scribble:
         p.error("scribble needs --scribble")
+    from pathlib import Path
+
+    from zoo.images import check_destinations
+
+    inputs = [*a.images, a.scribble, a.mask, a.weights]
+    check_destinations([Path(f) for f in (a.out, a.gif) if f], inputs, a.overwrite, where="-o / --gif file")
     m = _load(a)
     if a.verb == "interpolate":
         la, lb = m.invert(_img(a.images[0])), m.invert(_img(a.images[1]))
