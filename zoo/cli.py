@@ -519,40 +519,40 @@ def _gate(current, baseline_path: str, tolerances: list[str], subset: bool, nan_
 
 
 def cmd_bench(a) -> int:
-    from zoo.harness.runner import run_suite
-
-    from zoo.harness.verdict import run_problems, verdict
-
-    baseline = _snapshot_baseline(a.against, a.tolerance) if a.against else None
-    run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=parse_device(a.device),
-                    methods=a.method or None, progress=not a.no_progress, executor=a.executor, workers=a.workers,
-                    licence=a.licence, recompute=a.recompute, force=a.force)
-    _print_leaderboard(run)
-    left_out = run.meta.get("licence_filter", {}).get("left_out", [])
-    if left_out:
-        print(f"--licence {a.licence}: left out {len(left_out)} non-commercial method(s): {', '.join(left_out)}", file=sys.stderr)
-    expected = {b.name: b.allow_unavailable for b in run.suite.benchmarks}
-    status, summary = verdict(run_problems(run.results, expected), a.allow_failures, a.allow_unavailable)
-    for line in summary:
-        print(line, file=sys.stderr)
-    if baseline is not None:
-        subset = bool(a.method) or bool(left_out)
-        _site_against(run.path, str(baseline), a.tolerance, subset=subset, label=a.against)
-        gate = _gate(run.results, str(baseline), a.tolerance, subset=subset, label=a.against)
-        status = EXIT_DRIFT if EXIT_DRIFT in (status, gate) else max(status, gate)  # a drift is never hidden by exit 3
-    return status
-
-
-def _snapshot_baseline(against: str, tolerances: list[str]) -> Path:
-    """Check ``--against`` and ``--tolerance`` before anything runs, and copy the baseline's results
-    as they are now: the run may write into the very folder the baseline is."""
     import tempfile
 
+    from zoo.harness.runner import run_suite
+    from zoo.harness.verdict import run_problems, verdict
+
+    with tempfile.TemporaryDirectory(prefix="zoo-baseline-") as tmp:  # the snapshot lives as long as the command
+        baseline = _snapshot_baseline(a.against, a.tolerance, Path(tmp)) if a.against else None
+        run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=parse_device(a.device),
+                        methods=a.method or None, progress=not a.no_progress, executor=a.executor, workers=a.workers,
+                        licence=a.licence, recompute=a.recompute, force=a.force)
+        _print_leaderboard(run)
+        left_out = run.meta.get("licence_filter", {}).get("left_out", [])
+        if left_out:
+            print(f"--licence {a.licence}: left out {len(left_out)} non-commercial method(s): {', '.join(left_out)}", file=sys.stderr)
+        expected = {b.name: b.allow_unavailable for b in run.suite.benchmarks}
+        status, summary = verdict(run_problems(run.results, expected), a.allow_failures, a.allow_unavailable)
+        for line in summary:
+            print(line, file=sys.stderr)
+        if baseline is not None:
+            subset = bool(a.method) or bool(left_out)
+            _site_against(run.path, str(baseline), a.tolerance, subset=subset, label=a.against)
+            gate = _gate(run.results, str(baseline), a.tolerance, subset=subset, label=a.against)
+            status = EXIT_DRIFT if EXIT_DRIFT in (status, gate) else max(status, gate)  # a drift is never hidden by exit 3
+        return status
+
+
+def _snapshot_baseline(against: str, tolerances: list[str], folder: Path) -> Path:
+    """Check ``--against`` and ``--tolerance`` before anything runs, and copy the baseline's results
+    as they are now into ``folder``: the run may write into the very folder the baseline is."""
     from zoo.report import load_results
     from zoo.report.compare import parse_tolerances
 
     parse_tolerances(tolerances)
-    snapshot = Path(tempfile.mkdtemp(prefix="zoo-baseline-")) / "results.parquet"
+    snapshot = folder / "results.parquet"
     load_results(against).to_parquet(snapshot, index=False)
     return snapshot
 
