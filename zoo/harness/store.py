@@ -133,14 +133,17 @@ class Store:
             return loaded[1]
         return pd.read_parquet(self._path(key))
 
+    def _unit_files(self, key: str) -> list[Path]:
+        """A unit's part and metric-state files that exist (listed afresh: a rare path)."""
+        return [f for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")] if f.exists()]
+
     def quarantine(self, key: str, reason: str) -> Path:
         """Move a damaged unit's part and states to ``parts/quarantine/`` with a note of why; warn."""
         folder = self.parts / "quarantine"
         folder.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:  # listed afresh: a rare path
-            if f.exists():
-                os.replace(f, folder / f"{f.name}.{stamp}.damaged")
+        for f in self._unit_files(key):
+            os.replace(f, folder / f"{f.name}.{stamp}.damaged")
         note = folder / f"{key}.{stamp}.reason.txt"
         note.write_text(reason + "\n")
         print(f"[zoo] warning: stored unit {key} was damaged ({reason[:200]}); moved to {folder} and computing it "
@@ -208,7 +211,7 @@ class Store:
 
     def drop(self, key: str) -> None:
         """Remove a unit's stored part and metric states (its result is no longer to be reused)."""
-        for f in [self._path(key), *self.parts.glob(f"{key}.*.state.npz")]:
+        for f in self._unit_files(key):
             f.unlink(missing_ok=True)
         self._listing = None  # the metric-state listing is read again
         if getattr(self, "_loaded", (None,))[0] == key:
