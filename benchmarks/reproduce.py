@@ -46,6 +46,15 @@ def _load_published(path: str | None) -> dict | None:
             for r in rows}
 
 
+def _sr_sources() -> dict[str, str]:
+    """The tables the SR reference numbers were read from (zoo-superres keeps them with its data)."""
+    try:
+        from zoo_superres.catalog import SOURCES
+    except ImportError:  # the plugin is not installed: its records are not in the catalog either
+        return {}
+    return SOURCES
+
+
 def _variants(run) -> list[str]:
     lines = []
     for bench, ds in run.meta.get("datasets", {}).items():
@@ -83,7 +92,7 @@ def build(suite: str, rd_suite: str | None, runs: Path, published: dict | None, 
         "",
         _markdown(sr_table),
         "",
-        "Sources: " + "; ".join(f"**{k}**: {v}" for k, v in P.SR_SOURCES.items()) + ". "
+        "Sources: " + "; ".join(f"**{k}**: {v}" for k, v in _sr_sources().items()) + ". "
         "Real-ESRGAN publishes no PSNR/SSIM table (its models target perceptual quality), so it has no row.",
         "",
     ]
@@ -115,7 +124,7 @@ def build(suite: str, rd_suite: str | None, runs: Path, published: dict | None, 
             "",
             _markdown(rd_table),
             "",
-            "Sources: " + "; ".join(f"`{m}`: {P.rd_source(m)}" for m in P.RD_PUBLISHED) + ".",
+            "Sources: " + "; ".join(f"`{m}`: {P.rd_source(m)}" for m in P.rd_published()) + ".",
             "",
         ]
         variants = _variants(rd)

@@ -20,7 +20,7 @@ from zoo import plugins
 from zoo.cli import main
 from zoo.errors import ConformanceError, MetricUnavailable, ZooError
 from zoo.harness import codehash
-from zoo.metrics import Metric
+from zoo.metrics import Metric, MetricResult
 from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 from zoo.tasks import Translator
 from zoo.testing import check_method, check_metric
@@ -402,7 +402,7 @@ class Needy(Metric):
     (BatchMean(), "batch independence", "compute each image's value from that image alone"),
     (Backwards(), "higher_is_better", "set higher_is_better = False"),
     (Mutating(), "input mutation", "changed an output or reference tensor in place"),
-    (SilentNaN(), "NaN without a reason", "item_reasons"),
+    (SilentNaN(), "NaN without a reason", "MetricResult(values, reasons)"),
     (WrongIdeal(), "ideal", "declares ideal = 1.0"),
     (Needy(), "inputs", "pass extras={'latents': ...} to check_metric"),
 ])
@@ -424,8 +424,7 @@ def test_check_metric_accepts_a_good_plugin_metric_and_reasoned_nans():
             v = (output - reference).abs().flatten(1).mean(1)
             unmeasurable = reference[:, 0, 0, 0] > reference[:, 1, 0, 0]  # a property of each item alone
             v[unmeasurable] = float("nan")
-            self.item_reasons = ["no face found" if u else None for u in unmeasurable.tolist()]
-            return v
+            return MetricResult(v, ["no face found" if u else None for u in unmeasurable.tolist()])
 
     check_metric(Reasoned())
     check_metric("example-mae")

@@ -200,11 +200,12 @@ def test_rd_reproduction_sets_ours_beside_compressai_points():
     import pandas as pd
 
     from zoo.harness.suite import load_suite
-    from zoo.report.published import RD_PUBLISHED, rd_reproduction
+    from zoo.catalog import get_card
+    from zoo.report.published import rd_reproduction
 
     benches = load_suite("kodak-rd").benchmarks
     method = "mbt2018-mse.vimeo90k"
-    pub = RD_PUBLISHED[method]["points"][3]
+    pub = next(r["values"] for r in get_card(method).published if r["setting"] == {"quality": 3})  # the plugin's data
     base = {"benchmark": "kodak", "task": "compression", "dataset": "kodak", "method": method,
             "setting": '{"quality":3}', "status": "ok", "error": "", "fingerprint": ""}
     df = pd.DataFrame([{**base, "item": f"kodim{i:02d}", "metric": k, "value": v}

@@ -433,7 +433,11 @@ def test_spec_lookup_names_the_registered_tasks():
 
 
 def test_style_and_inversion_specs_draw_their_trade_off_figures(tmp_path):
+    from types import SimpleNamespace
+
     import pandas as pd
+
+    from zoo.report.figures import task_figures
 
     rows = []
     for method, setting, style, content, psnr, ms in [("a", '{"ratio":1}', 150.0, 40.0, 20.0, 700.0),
@@ -443,11 +447,16 @@ def test_style_and_inversion_specs_draw_their_trade_off_figures(tmp_path):
             rows.append({"benchmark": "bm", "method": method, "setting": setting, "metric": metric, "value": value,
                          "status": "ok", "item": "*"})
     df = pd.DataFrame(rows)
-    style = task_spec("style-transfer").figures(df, tmp_path)
-    inv = task_spec("inversion").figures(df, tmp_path)
+    # the axes come from the suite (style transfer's `tradeoff:` key) or the spec's declaration, drawn by the report
+    styled = SimpleNamespace(name="bm", options={"tradeoff": ["content-distance", "style-distance"]})
+    plain = SimpleNamespace(name="bm", options={})
+    style = task_figures(task_spec("style-transfer"), df, [styled], tmp_path)
+    inv = task_figures(task_spec("inversion"), df, [plain], tmp_path)
     assert [p.name for p in style] == ["style-content-bm.png"] and [p.name for p in inv] == ["psnr-seconds-bm.png"]
     assert all(p.stat().st_size > 5000 for p in style + inv)
-    assert task_spec("inversion").figures(df[df.metric != "psnr"], tmp_path / "none") == []
+    assert "seconds per image" in (tmp_path / "plots" / "psnr-seconds-bm.svg").read_text()  # runtime_ms, as seconds
+    assert task_figures(task_spec("inversion"), df[df.metric != "psnr"], [plain], tmp_path / "none") == []
+    assert task_figures(task_spec("style-transfer"), df, [plain], tmp_path / "none") == []  # no axes named: no figure
 
 
 def test_regression_gate_ignores_timings_methods_report_but_not_their_other_stats():

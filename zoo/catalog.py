@@ -25,6 +25,9 @@ Schema (one entry per method id, ``family-variant.training-data``)::
     settings: [{}]                  # operating points, each passed to the factory
     options: {quality: [1, 2, 3]}   # allowed values of options a user may pass (zoo run --setting);
                                     # default: the values the settings use; keys of params are fixed
+    published:                      # reference numbers the method's authors published (optional)
+      - {dataset: set5, setting: {scale: 2}, values: {psnr-y: 38.11, ssim-y: 0.9601}, source: "Table 2"}
+                                    # values: metric alias (as suites name it) -> number, or null if unconfirmed
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ __all__ = ["MethodCard", "WeightsRef", "cards", "get_card", "list_methods", "par
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings", "options"}
+ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings", "options", "published"}
+PUBLISHED_FIELDS = {"dataset", "setting", "values", "source", "note"}
 REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting", "part", "optional",
               "size", "provenance", "source_sha256", "sha256_prefix"}
 HEXPREFIX = re.compile(r"^[0-9a-f]{6,63}$")
@@ -67,6 +71,8 @@ class MethodCard:
     settings: tuple[dict, ...]
     origin: str
     options: dict = field(default_factory=dict)
+    #: reference numbers from the method's publication: {dataset, setting, values, source[, note]}
+    published: tuple[dict, ...] = ()
 
     @property
     def parts(self) -> list[str]:
@@ -95,6 +101,7 @@ class MethodCard:
             "license": self.license, "paper": self.paper, "description": self.description,
             "settings": list(self.settings), "origin": self.origin,
             **({"options": self.options} if self.options else {}),
+            **({"published": list(self.published)} if self.published else {}),
         }
 
 
@@ -168,6 +175,30 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
     return ref
 
 
+def _parse_published(raw: Any, where: str) -> tuple[dict, ...]:
+    """Published reference points: a list of {dataset, setting, values, source[, note]}."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail(where, "must be a list of {dataset, setting, values, source} records")
+    out = []
+    for i, rec in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(rec, dict) or set(rec) - PUBLISHED_FIELDS or not {"dataset", "values", "source"} <= set(rec):
+            raise _fail(at, f"must be a mapping with dataset, values and source (and optionally setting, note); "
+                            f"allowed fields: {sorted(PUBLISHED_FIELDS)}")
+        values = rec["values"]
+        if not isinstance(values, dict) or not all(
+                isinstance(k, str) and (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))
+                for k, v in values.items()):
+            raise _fail(f"{at}.values", "must map metric names (as suites name them) to numbers, or null when unconfirmed")
+        if not isinstance(rec.get("setting", {}), dict):
+            raise _fail(f"{at}.setting", "must be the operating point the numbers were measured at (a mapping)")
+        out.append({"dataset": str(rec["dataset"]), "setting": dict(rec.get("setting") or {}), "values": dict(values),
+                    "source": str(rec["source"]), **({"note": str(rec["note"])} if rec.get("note") else {})})
+    return tuple(out)
+
+
 def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
     """Validate one catalog entry; errors name the origin, the entry and the field."""
     where = f"{origin}: methods.{method_id}"
@@ -205,6 +236,7 @@ def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
         id=method_id, task=task, factory=factory, params=dict(params), weights=tuple(refs),
         license=raw.get("license"), paper=raw.get("paper"), description=raw.get("description"),
         settings=tuple(dict(s) for s in settings), origin=origin, options=dict(options),
+        published=_parse_published(raw.get("published"), f"{where}.published"),
     )
 
 

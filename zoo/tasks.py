@@ -20,7 +20,7 @@ import torch
 
 from zoo.errors import ContractError
 from zoo.method import RANGE_TOLERANCE, Method, check_images
-from zoo.taskspec import Batch, Outcome, Sample, TaskSpec
+from zoo.taskspec import Batch, Figure, Outcome, Sample, TaskSpec
 
 __all__ = [
     "RANGE_TOLERANCE", "check_images", "Method", "SuperResolver", "Compressor", "Translator", "Stylizer", "Latent",
@@ -191,8 +191,10 @@ class CompressionSpec(TaskSpec):
 
     name = "compression"
     method_class = Compressor
-    bench_keys = {"anchor": "method id the BD-rate table compares every codec with (default jpeg.pil)"}
+    bench_keys = {"anchor": "method id the BD-rate table compares every codec with (default: the benchmark's first method)"}
     provides = ("bitstreams",)
+    figure_list = (Figure(x="bpp", y=None, kind="rd", title="rate–distortion", annotate=False),)
+    report_tables = ("bd-rate", "published-rd")
 
     def validate(self, options: dict[str, Any]) -> str | None:
         anchor = options.get("anchor")
@@ -214,20 +216,6 @@ class CompressionSpec(TaskSpec):
 
     def check(self, method: Compressor, x: torch.Tensor, y: torch.Tensor) -> str | None:
         return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != input {tuple(x.shape)}"
-
-    def report_sections(self, df, benchmarks) -> list:
-        from zoo.report.rd import bd_tables
-
-        from zoo.report.published import rd_reproduction
-
-        sections = [(f"BD-rate vs {t.attrs.get('anchor')} ({bench})", t) for bench, t in bd_tables(df, benchmarks).items()]
-        reference = rd_reproduction(df, benchmarks)  # Kodak runs of CompressAI's models beside its published points
-        return sections + ([("Against CompressAI's published Kodak points (see docs/reproduction.md)", reference)] if len(reference) else [])
-
-    def figures(self, df, out) -> list:
-        from zoo.report.plots import rd_plots
-
-        return rd_plots(df, out)
 
 
 class TranslationSpec(TaskSpec):
@@ -260,16 +248,29 @@ class StyleTransferSpec(TaskSpec):
     name = "style-transfer"
     method_class = Stylizer
     provides = ("style",)
+    bench_keys = {"tradeoff": "[X, Y]: metric names of the trade-off figure (Y against X), e.g. [content-distance, style-distance]"}
 
     def run(self, method: Stylizer, batch: Batch, options: dict[str, Any]) -> Outcome:
         return Outcome(method.stylize(batch.input, batch.extras.get("style")))
 
-    def figures(self, df, out) -> list:
-        """The style / content trade-off: style distance against content distance, one point per
-        method and operating point (both read with the same feature network)."""
-        from zoo.report.plots import tradeoff_plots
+    def validate(self, options: dict[str, Any]) -> str | None:
+        axes = options.get("tradeoff")
+        if axes is not None and not (isinstance(axes, list) and len(axes) == 2 and all(isinstance(a, str) for a in axes)):
+            return f"tradeoff must be two metric names [X, Y] (e.g. [content-distance, style-distance]), got {axes!r}"
+        return None
 
-        return tradeoff_plots(df, out, "content-distance", "style-distance", "style-content")
+    def unit_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in options.items() if k != "tradeoff"}  # the figure's axes change no value
+
+    def figure_specs(self, benchmarks: list) -> list[Figure]:
+        """The trade-off the suite names (``tradeoff: [X, Y]``, e.g. content against style distance):
+        Y against X, one point per method and operating point."""
+        by_axes: dict[tuple[str, str], list[str]] = {}
+        for b in benchmarks:
+            axes = b.options.get("tradeoff")
+            if axes:
+                by_axes.setdefault((axes[0], axes[1]), []).append(b.name)
+        return [Figure(x=x, y=y, kind="style-content", benchmarks=tuple(names)) for (x, y), names in by_axes.items()]
 
     def kit_extras(self, method: Stylizer, x: torch.Tensor) -> dict[str, Any]:
         if not method.needs_style:
@@ -293,16 +294,9 @@ class InversionSpec(TaskSpec):
     name = "inversion"
     method_class = Inverter
     provides = ("latents", "mask", "scribble")
-
-    def figures(self, df, out) -> list:
-        """Reconstruction PSNR against seconds per image, one curve per method (its spaces and
-        iteration counts are the points)."""
-        import pandas as pd
-
-        from zoo.report.plots import tradeoff_plots
-
-        seconds = df[df.metric == "runtime_ms"].assign(metric="seconds per image", value=lambda d: d.value / 1000)
-        return tradeoff_plots(pd.concat([df, seconds]), out, "seconds per image", "psnr", "psnr-seconds", group_by_method=False)
+    #: reconstruction PSNR against seconds per image, one curve per method (spaces and iteration counts are the points)
+    figure_list = (Figure(x="runtime_ms", y="psnr", kind="psnr-seconds", group_by_method=False, x_scale=1e-3,
+                          x_label="seconds per image"),)
 
     def run(self, method: Inverter, batch: Batch, options: dict[str, Any]) -> Outcome:
         mask, scribble = batch.extras.get("mask"), batch.extras.get("scribble")

@@ -11,7 +11,10 @@ branch on a task's name. A spec says
 * how a method is called on a batch of samples and what comes back (:meth:`TaskSpec.run`
   -> :class:`Outcome`: output images plus task outputs such as bitstreams or latents);
 * what metrics may read besides the output (:attr:`TaskSpec.provides`);
-* what the report adds (:meth:`TaskSpec.report_sections`, :meth:`TaskSpec.figures`).
+* what the report adds: figures declared as data (:class:`Figure`: which metric against
+  which, :meth:`TaskSpec.figure_specs`) and report tables by kind (:attr:`TaskSpec.report_tables`),
+  which :mod:`zoo.report` draws and builds; a plugin's spec may also draw its own
+  (:meth:`TaskSpec.report_sections`, :meth:`TaskSpec.figures`).
 
 Specs are registered through the ``register_tasks`` hook; the core's five tasks
 (:mod:`zoo.tasks`) register exactly like a plugin's.
@@ -31,6 +34,34 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: What every task supplies to metrics, whatever the spec adds.
 COMMON_PROVIDES = ("reference", "input", "items", "attributes", "method")
+
+__all__ = ["COMMON_PROVIDES", "Sample", "Batch", "Outcome", "Figure", "TaskSpec", "task_spec", "task_names"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A trade-off figure the report draws from a task's results, per benchmark: ``y`` against ``x``.
+
+    Attributes:
+        x, y: metric names as the results spell them (a suite's aliases, or cost columns such
+            as ``runtime_ms``); ``y=None`` draws one figure per other per-item metric (rate-distortion).
+        kind: the file-name stem (``plots/{kind}-{benchmark}[-{y}].png``).
+        title: the figure's title after the benchmark name (default "y against x").
+        group_by_method: join each method's points (its operating points of one knob).
+        annotate: label points with their setting.
+        x_scale, x_label: plot ``x * x_scale`` under the name ``x_label`` (``runtime_ms`` as seconds).
+        benchmarks: only these benchmarks (None: every benchmark of the task).
+    """
+
+    x: str
+    y: str | None
+    kind: str
+    title: str | None = None
+    group_by_method: bool = True
+    annotate: bool = True
+    x_scale: float = 1.0
+    x_label: str | None = None
+    benchmarks: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -123,6 +154,11 @@ class TaskSpec:
     #: names metrics may read besides the common ones (``reference``, ``input``, ``items``,
     #: ``attributes``, ``method``): dataset extras and task outputs
     provides: ClassVar[tuple[str, ...]] = ()
+    #: figures the report draws for every benchmark of this task (see :meth:`figure_specs`)
+    figure_list: ClassVar[tuple[Figure, ...]] = ()
+    #: tables the report adds for this task, by kind: ``bd-rate`` (each codec against the
+    #: benchmark's ``anchor``), ``published-rd`` (rate-distortion beside the cards' published points)
+    report_tables: ClassVar[tuple[str, ...]] = ()
 
     # -- suites ---------------------------------------------------------------------------------
     def validate(self, options: dict[str, Any]) -> str | None:
@@ -159,12 +195,17 @@ class TaskSpec:
         return {}
 
     # -- reports --------------------------------------------------------------------------------
+    def figure_specs(self, benchmarks: list) -> list[Figure]:
+        """The figures the report draws for these benchmarks: :attr:`figure_list` by default; a spec
+        overrides this to take axes from its benchmarks' keys."""
+        return list(self.figure_list)
+
     def report_sections(self, df: "pd.DataFrame", benchmarks: list) -> list[tuple[str, "pd.DataFrame"]]:
-        """Extra leaderboard sections: (title, table) pairs from this task's results and benchmarks."""
+        """Extra leaderboard sections a plugin's spec builds itself: (title, table) pairs."""
         return []
 
     def figures(self, df: "pd.DataFrame", out: Path) -> list[Path]:
-        """Extra figures from this task's results, written under ``out / 'plots'``."""
+        """Extra figures a plugin's spec draws itself, written under ``out / 'plots'``."""
         return []
 
 

@@ -26,7 +26,7 @@ with gradients enabled, as the harness runs them.
 Metric checks: ``name`` and a boolean ``higher_is_better``; a fingerprint that starts with the
 name, is the same for two instances with the same options and does not change with use;
 paired metrics return ``Tensor[N]`` (or a mapping of them) of floats; NaN only with a reason
-in ``item_reasons``; determinism; batch independence; inputs not modified; identical images
+in the :class:`~zoo.metrics.MetricResult` the metric returns; determinism; batch independence; inputs not modified; identical images
 score at least as well as distorted ones in the declared direction, and at the metric's
 ``ideal`` when it declares one. Distribution metrics return one finite value, the same when
 fed one image at a time, and the same again from merged shard states when they are mergeable.
@@ -338,9 +338,8 @@ def check_metric(metric: str | Any, options: dict[str, Any] | None = None, extra
 def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: dict, atol: float) -> None:
     n = x.shape[0]
     with _checking(subject, "call"):
-        m.item_reasons = []
-        v = m(y, x, **ex)
-    reasons = list(getattr(m, "item_reasons", None) or [])
+        result = m.measure(y, x, **ex)
+    v, reasons = result.values, result.reasons
     _require(isinstance(v, (torch.Tensor, dict)), subject, "output type", f"returned a {type(v).__name__}",
              "return a Tensor[N] (one value per image) or a mapping of named Tensor[N]")
     for key, t in _named(v).items():
@@ -351,8 +350,9 @@ def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: di
         _require(t.is_floating_point(), subject, "dtype", f"returned{col} dtype {t.dtype}", "return float32 or float64 values")
         for i in torch.nonzero(torch.isnan(t)).flatten().tolist():
             _require(i < len(reasons) and bool(reasons[i]), subject, "NaN without a reason",
-                     f"item {i}{col} is NaN and item_reasons gives no reason",
-                     "set self.item_reasons[i] to why the item cannot be measured, or return a value")
+                     f"item {i}{col} is NaN and the metric gives no reason",
+                     "return zoo.metrics.MetricResult(values, reasons) from _values, with reasons[i] saying why the "
+                     "item cannot be measured, or return a value")
     with _checking(subject, "determinism"):
         again = m(y, x, **ex)
     for key, t in _named(v).items():

@@ -10,17 +10,53 @@ What a metric reads besides the output is declared in ``needs`` (``reference``,
 ``input``, ``style``, ``target``, ``mask``, ``bitstreams``, ``latents``, ``attributes``,
 ``items``, ``method`` ...): the harness hands each as a keyword argument and refuses, at
 suite load, a metric whose needs the benchmark's task cannot supply.
+
+What a metric measured comes back as a :class:`MetricResult` (:meth:`Metric.measure` for a
+batch, :meth:`Metric.result` for a distribution metric's set): the values, the reason for
+each item that could not be measured, and notes that qualify the value (low n). A metric's
+``_values`` / ``_compute`` may return a bare tensor (no reasons, no notes) or the result.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
 
 import torch
 
 from zoo.errors import MetricError, UnknownNameError
 from zoo.plugins import registry, unknown_message
+
+__all__ = ["Metric", "MetricResult", "build_metric"]
+
+#: per-item values: one Tensor[B], or named Tensor[B] figures
+Values = Union[torch.Tensor, dict[str, torch.Tensor]]
+
+
+@dataclass
+class MetricResult:
+    """What a metric measured.
+
+    Attributes:
+        values: paired metrics: ``Tensor[B]`` or a mapping of named ``Tensor[B]``; distribution
+            metrics: the set's value (a 0-d tensor).
+        reasons: per item, why its value is NaN (None where it was measured); may be empty.
+        notes: remarks that qualify the value for the report (e.g. "low n: ...").
+    """
+
+    values: Any
+    reasons: list[str | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def reason(self, i: int) -> str | None:
+        """Why item ``i`` has no value (None if none was given)."""
+        return self.reasons[i] if i < len(self.reasons) else None
+
+    @classmethod
+    def of(cls, raw: Any) -> MetricResult:
+        """A metric's return value as a result: a result as is, a bare tensor (or mapping) wrapped."""
+        return raw if isinstance(raw, MetricResult) else cls(raw)
 
 
 class Metric:
@@ -84,8 +120,6 @@ class Metric:
     # -- state -------------------------------------------------------------------------------
     def reset(self) -> None:
         self._per_item: list[torch.Tensor] = []
-        #: per-item reasons for NaN values of the last call (None where a value was measured)
-        self.item_reasons: list[str | None] = []
 
     def update(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> None:
         """Accumulate a batch."""
@@ -99,15 +133,29 @@ class Metric:
         """Per-item values of everything seen (paired), or the set's single value."""
         if self.paired:
             return torch.cat(self._per_item) if self._per_item else torch.empty(0, dtype=torch.float64)
-        return self._compute()
+        return self.result().values
 
-    def __call__(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> torch.Tensor:
+    def result(self) -> MetricResult:
+        """A distribution metric's value over everything :meth:`update` has seen, with its notes."""
+        if self.paired:
+            return MetricResult(self.compute())
+        return MetricResult.of(self._compute())
+
+    def measure(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> MetricResult:
+        """A paired metric on one batch: per-item values, why any item has none, and notes.
+
+        A distribution metric measures the batch as a set of its own (its state is reset).
+        """
         self._check(output, reference)
         if self.paired:
-            return self._values(output, reference, **extras)
+            return MetricResult.of(self._values(output, reference, **extras))
         self.reset()
         self._update(output, reference, **extras)
-        return self._compute()
+        return self.result()
+
+    def __call__(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> Any:
+        """The functional form: :meth:`measure`'s values alone."""
+        return self.measure(output, reference, **extras).values
 
     # -- checks ------------------------------------------------------------------------------
     def _check(self, output: Any, reference: Any) -> None:
@@ -136,13 +184,13 @@ class Metric:
             raise MetricError(f"{self.name}: {what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
 
     # -- to implement ------------------------------------------------------------------------
-    def _values(self, output: torch.Tensor, reference: torch.Tensor | None, **extras: Any) -> torch.Tensor:
+    def _values(self, output: torch.Tensor, reference: torch.Tensor | None, **extras: Any) -> Values | MetricResult:
         raise NotImplementedError(f"{type(self).__name__} is a distribution metric")
 
     def _update(self, output: torch.Tensor, reference: torch.Tensor | None, **extras: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} is a paired metric")
 
-    def _compute(self) -> torch.Tensor:
+    def _compute(self) -> torch.Tensor | MetricResult:
         raise NotImplementedError(f"{type(self).__name__} is a paired metric")
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from zoo.errors import MetricError
-from zoo.metrics import Metric
+from zoo.metrics import Metric, MetricResult
 from zoo.weights import zoo_cache_dir
 
 
@@ -107,7 +107,6 @@ class DistributionMetric(Metric):
     def reset(self) -> None:
         super().reset()
         self._ref_loaded = False
-        self.note = ""
 
     def load_reference(self, key: str) -> bool:
         """Use cached reference statistics for dataset ``key`` (if any); later updates skip the reference."""
@@ -145,18 +144,18 @@ class FrechetDistance(DistributionMetric):
         if not self._ref_loaded:
             self.ref_stats.add(self._features(reference))
 
-    def _compute(self) -> torch.Tensor:
+    def _compute(self) -> MetricResult:
         from cleanfid.fid import frechet_distance
 
         mu1, s1 = self.out_stats.mean_cov()
         mu2, s2 = self.ref_stats.mean_cov()
         n, dim = min(self.out_stats.n, self.ref_stats.n), self.extractor.dim
-        self.note = (f"low n: {n} images for {dim}-d features; the covariance is singular and the "
-                     f"Fréchet distance biased (use a kernel distance at small n)") if n <= dim else ""
+        notes = [f"low n: {n} images for {dim}-d features; the covariance is singular and the "
+                 f"Fréchet distance biased (use a kernel distance at small n)"] if n <= dim else []
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy's "Matrix is singular": the note says it once, in the results
             value = float(np.real(frechet_distance(mu1, s1, mu2, s2)))
-        return torch.tensor(value, dtype=torch.float64)
+        return MetricResult(torch.tensor(value, dtype=torch.float64), notes=notes)
 
     def state(self) -> dict[str, np.ndarray]:
         return {**self.out_stats.as_dict("out_"), **self.ref_stats.as_dict("ref_")}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from zoo.report.leaderboard import leaderboard_markdown, summarize
+from zoo.report.figures import task_figures, task_sections
+from zoo.report.leaderboard import leaderboard_markdown
+from zoo.report.summary import summarize
 from zoo.results import load_results
 
 __all__ = ["write_report", "rebuild_site", "load_results"]
@@ -26,10 +28,8 @@ def write_report(run) -> Path:
     summary = summarize(df, run.meta, seed=run.meta.get("seed", 0))
     summary.to_csv(out / "summary.csv", index=False)
     specs = _task_specs(run)
-    extra_sections = []
-    for task, spec in specs.items():
-        benches = [b for b in run.suite.benchmarks if b.task == task]
-        extra_sections += spec.report_sections(df[df.task == task], benches)
+    benches = {task: [b for b in run.suite.benchmarks if b.task == task] for task in specs}
+    extra_sections = [s for task, spec in specs.items() for s in task_sections(spec, df[df.task == task], benches[task])]
     md = leaderboard_markdown(summary, run.meta, extra_sections)
     (out / "leaderboard.md").write_text(md)
     code = tuple(type(spec).__module__ for spec in specs.values())  # the code that draws the task figures
@@ -37,7 +37,8 @@ def write_report(run) -> Path:
     if figures is None:
         from zoo.report.plots import sample_grids  # matplotlib: only when drawing
 
-        figures = [p for task, spec in specs.items() for p in spec.figures(df[df.task == task], out)] + sample_grids(out)
+        figures = [p for task, spec in specs.items() for p in task_figures(spec, df[df.task == task], benches[task], out)]
+        figures += sample_grids(out)
         _remember_figures(out, df, figures, code)
     save_sections(out, extra_sections)
     write_site(out, df, run.meta, summary, extra_sections, figures)
@@ -64,7 +65,7 @@ def _figures_digest(out: Path, df: pd.DataFrame, code: tuple[str, ...] = ()) -> 
     # timings come from the stored parts on a re-run, so a cached run keeps its figures
     keep = df.drop(columns=["run"], errors="ignore")
     h.update(keep.to_csv(index=False).encode())
-    for mod in sorted({"zoo.report.plots", *code}):
+    for mod in sorted({"zoo.report.plots", "zoo.report.figures", *code}):
         f = getattr(sys.modules.get(mod), "__file__", None)
         if f and f.endswith(".py"):
             h.update(Path(f).read_bytes())

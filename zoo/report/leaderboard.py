@@ -1,214 +1,99 @@
-"""Aggregation (mean, 95% bootstrap CI, n) and Markdown leaderboards."""
+"""The Markdown leaderboard (``leaderboard.md``): a rendering of the leaderboard model.
+
+What each cell holds, which value is best and which notes a table gets is decided once, in
+:mod:`zoo.report.board`; this module only writes it as Markdown.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pandas as pd
 
-from zoo.results import COST, machine_dependent  # noqa: F401 (re-exported: the report's readers import them here)
+from zoo.report.board import Board, BenchBoard, Cell, SummaryTable, build_board, fmt
+from zoo.report.summary import bootstrap_ci, summarize
+from zoo.results import COST, machine_dependent
+
+__all__ = ["leaderboard_markdown", "render_markdown", "summarize", "bootstrap_ci", "COST", "machine_dependent"]
 
 
-def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (NaN for fewer than 2 finite values)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+def _setting(st: str) -> str:
+    return "" if st == "{}" else f"`{st}`"
 
 
-def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
-    """One row per (benchmark, method, setting, metric): mean, ci_low, ci_high, n, status."""
-    rows = []
-    if df.empty:
-        return pd.DataFrame(columns=["benchmark", "task", "method", "setting", "metric", "mean", "ci_low", "ci_high", "n", "status", "note"])
-    for (bench, task, method, setting, metric), g in df.groupby(["benchmark", "task", "method", "setting", "metric"], sort=False):
-        ok = g[g.status == "ok"]
-        if metric == "*":  # the method (or some items) failed before any metric ran
-            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric="*", mean=np.nan,
-                             ci_low=np.nan, ci_high=np.nan, n=len(g), status=g.status.iloc[0], note=str(g.error.iloc[0])))
-            continue
-        if ok.empty:
-            st = g.status.iloc[0]
-            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric, mean=np.nan,
-                             ci_low=np.nan, ci_high=np.nan, n=0, status=st, note=str(g.error.iloc[0])))
-            continue
-        vals = ok.value.to_numpy(dtype=np.float64)
-        lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
-        failed = int((g.status == "failed").sum())
-        skipped = int((g.status == "skipped").sum())
-        notes = [f"{failed} item(s) failed"] if failed else []
-        notes += [f"{skipped} item(s) not measurable ({g[g.status == 'skipped'].error.iloc[0]})"] if skipped else []
-        notes += sorted({str(e) for e in ok.error if isinstance(e, str) and e})  # notes on measured values (e.g. low n)
-        rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
-                         mean=float(np.mean(vals)), ci_low=lo, ci_high=hi, n=len(vals),
-                         status="ok" if not failed else "partial", note="; ".join(notes)))
-    return pd.DataFrame(rows)
+def _cell(c: Cell, metric: str) -> str:
+    if c.shown_status is not None:
+        return c.shown_status
+    txt = fmt(c.value, metric) + ("†" if c.flagged else "")
+    if c.ci is not None:
+        txt += f" [{fmt(c.ci[0])}, {fmt(c.ci[1])}]"
+    return f"**{txt}**" if c.best else txt
 
 
-def _fmt(v: float, metric: str = "") -> str:
-    if metric == "params" and np.isfinite(v):
-        return f"{int(v):,}"
-    if not np.isfinite(v):
-        return "inf" if v == np.inf else "–"
-    a = abs(v)
-    return f"{v:.0f}" if a >= 1000 else f"{v:.2f}" if a >= 10 else f"{v:.4f}"
+def _summary_lines(t: SummaryTable) -> list[str]:
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        value, ci = v
+        return fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci is not None else "")
+
+    head = ["method", "setting", *(["group"] if t.grouped else []), *t.stats]
+    lines = [t.title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method, st, group, cells in t.rows:
+        lines.append(f"| `{method}` | {_setting(st)} | " + (f"{group} | " if t.grouped else "")
+                     + " | ".join(cell(v) for v in cells) + " |")
+    return lines + [""]
 
 
-def table_metrics(bg: pd.DataFrame) -> list[str]:
-    """The columns of a benchmark's leaderboard table: headline metrics, measured ones first in
-    suite order, then the cost columns."""
-    metrics = _headline_metrics([m for m in dict.fromkeys(bg.metric) if m not in COST and m != "*"])
-    unavailable_metrics = set(bg[bg.status == "unavailable"].metric)
-    metrics = sorted(metrics, key=lambda m: m in unavailable_metrics)
-    return metrics + [m for m in COST if m in set(bg.metric)]
+def _bench_lines(b: BenchBoard) -> list[str]:
+    ds = b.dataset
+    lines = [f"### {b.bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
+    if ds.get("variant"):
+        from zoo.datasets.variants import describe
 
-
-def best_means(bg: pd.DataFrame, meta: dict, bench: str, metrics: list[str]) -> dict[str, float]:
-    """The best mean of each metric column of a benchmark's summary (by its direction); cost
-    columns, columns without a direction and columns with fewer than two values have none."""
-    best = {}
-    for m in metrics:
-        mm = bg[(bg.metric == m) & bg["mean"].notna()]
-        d = _direction(meta, bench, m)
-        if len(mm) > 1 and d is not None and m not in COST:
-            best[m] = mm["mean"].max() if d else mm["mean"].min()
-    return best
-
-
-def _direction(meta: dict, bench: str, metric: str) -> bool | None:
-    info = meta.get("metrics", {}).get(f"{bench}/{metric}")
-    if info is not None:
-        return bool(info["higher_is_better"])
-    return False if metric in COST else None
-
-
-def _headline_metrics(metrics: list[str]) -> list[str]:
-    """The leaderboard's columns: plain metrics, and the first figure of a metric with several
-    (``probe.delta_ita`` of ``probe.*``); summary rows (``probe:key``) get tables of their own."""
-    out, seen = [], set()
-    for m in metrics:
-        if ":" in m:
-            continue
-        base = m.split(".", 1)[0] if "." in m else None
-        if base is not None and base in seen:
-            continue
-        seen.add(base or m)
-        out.append(m)
-    return out
-
-
-def _summary_tables(bg: pd.DataFrame) -> list[str]:
-    """Per-unit summary figures (``alias:key`` rows, e.g. a probe's rates and per-group gaps) as
-    two compact tables: overall figures (value [lo, hi]) and per-group figures."""
-    agg = bg[bg.metric.str.contains(":", regex=False) & bg["mean"].notna()]
-    if agg.empty:
-        return []
-    lines = []
-    for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
-        a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
-        keys = list(dict.fromkeys(k for (_, _, k) in vals))
-        overall = [k for k in keys if "[" not in k and not k.endswith(("_lo", "_hi"))]
-        grouped = [k for k in keys if "[" in k and not k.split("[")[0].endswith(("_lo", "_hi"))]
-        units = list(dict.fromkeys((m, st) for (m, st, _) in vals))
-
-        def cell(m, st, k):
-            v = vals.get((m, st, k))
-            if v is None:
-                return ""
-            lo, hi = vals.get((m, st, k.replace("[", "_lo[", 1) if "[" in k else k + "_lo")), vals.get((m, st, k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"))
-            return _fmt(v) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None and np.isfinite(lo) else "")
-
-        if overall:
-            lines += [f"{alias} — summary", "", "| method | setting | " + " | ".join(overall) + " |", "|" + "---|" * (2 + len(overall))]
-            for m, st in units:
-                lines.append(f"| `{m}` | {'' if st == '{}' else f'`{st}`'} | " + " | ".join(cell(m, st, k) for k in overall) + " |")
-            lines.append("")
-        if grouped:
-            stats = list(dict.fromkeys(k.split("[", 1)[0] for k in grouped))
-            groups = list(dict.fromkeys(k.split("[", 1)[1].rstrip("]") for k in grouped))
-            lines += [f"{alias} — per group", "", "| method | setting | group | " + " | ".join(stats) + " |", "|" + "---|" * (3 + len(stats))]
-            for m, st in units:
-                for g in groups:
-                    cells = [cell(m, st, f"{stat}[{g}]") for stat in stats]
-                    if any(cells):
-                        lines.append(f"| `{m}` | {'' if st == '{}' else f'`{st}`'} | {g} | " + " | ".join(cells) + " |")
-            lines.append("")
-    return lines
-
-
-def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -> str:
-    """Markdown: per task, per benchmark, methods x metrics as mean [95% CI], best in bold."""
-    lines = [f"# Leaderboard — suite `{meta.get('suite')}`, run `{meta.get('run')}`", ""]
-    lines.append(f"imagezoo {meta.get('versions', {}).get('imagezoo', '?')}, torch {meta.get('versions', {}).get('torch', '?')}, "
-                 f"seed {meta.get('seed')}, outputs rounded to uint8: {meta.get('round_outputs')}. "
-                 "Cells: mean [95% bootstrap CI]; n = items. ↑ higher is better, ↓ lower is better; † see the note under the table.")
+        lines += [f"Dataset {describe(ds['variant'])}.", ""]
+    header = ["method", "setting", "n"] + [f"{c.metric} {c.arrow}".strip() for c in b.columns]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in b.rows:
+        cells = [f"`{r.method}`", _setting(r.setting), "" if r.n is None else str(r.n)]
+        cells += [_cell(c, col.metric) for c, col in zip(r.cells, b.columns)]
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if summary.empty:
-        return "\n".join(lines + ["(no results)", ""])
-    for task, tg in summary.groupby("task", sort=False):
-        lines += [f"## {task}", ""]
-        for bench, bg in tg.groupby("benchmark", sort=False):
-            ds = meta.get("datasets", {}).get(bench, {})
-            lines += [f"### {bench}" + (f" — {ds.get('name')} ({ds.get('items')} images)" if ds else ""), ""]
-            if ds.get("variant"):
-                from zoo.datasets.variants import describe
+    for t in b.summaries:
+        lines += _summary_lines(t)
+    for n in b.notes:
+        if n.kind == "unavailable":
+            lines.append(f"- {f'`{n.method}`' if n.metric is None else n.metric}: unavailable — {n.text}")
+        elif n.kind == "flagged":
+            lines.append(f"- {n.metric}†: {n.text}")
+        else:
+            lines.append(f"- `{n.method}` {n.metric or ''}: {n.kind} — {n.text}")
+    return lines + ([""] if b.notes else [])
 
-                lines += [f"Dataset {describe(ds['variant'])}.", ""]
-            metrics = table_metrics(bg)
-            header = ["method", "setting", "n"]
-            for m in metrics:
-                d = _direction(meta, bench, m)
-                header.append(f"{m} {'↑' if d else '↓' if d is False else ''}".strip())
-            lines.append("| " + " | ".join(header) + " |")
-            lines.append("|" + "---|" * len(header))
-            best = best_means(bg, meta, bench, metrics)
-            for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
-                cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
-                ns = g[~g.metric.isin(COST)].n
-                cells.append(str(int(ns.max())) if len(ns) else "")
-                whole = g[(g.metric == "*") & g.status.isin(["unavailable", "failed"])]
-                for m in metrics:
-                    r = g[g.metric == m]
-                    if r.empty:
-                        cells.append(whole.status.iloc[0] if len(whole) and m not in COST else "")
-                        continue
-                    r = r.iloc[0]
-                    if r.status in ("unavailable", "failed") and not np.isfinite(r["mean"]):
-                        cells.append(r.status)
-                        continue
-                    txt = _fmt(r["mean"], m) + ("†" if r.status == "ok" and str(r.note) else "")
-                    if np.isfinite(r.ci_low):
-                        txt += f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
-                    if m in best and r["mean"] == best[m]:
-                        txt = f"**{txt}**"
-                    cells.append(txt)
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
-            lines += _summary_tables(bg)
-            unavailable = bg[bg.status == "unavailable"]
-            unavailable = pd.concat([unavailable[unavailable.metric != "*"].drop_duplicates(["metric"]),
-                                     unavailable[unavailable.metric == "*"].drop_duplicates(["method", "note"])])
-            for _, r in unavailable.iterrows():
-                who = f"`{r.method}`" if r.metric == "*" else r.metric
-                lines.append(f"- {who}: unavailable — {r.note}")
-            notes = bg[bg.status.isin(["failed", "partial"])].drop_duplicates(["method", "metric", "note"])
-            for _, r in notes.iterrows():
-                lines.append(f"- `{r.method}` {'' if r.metric == '*' else r.metric}: {r.status} — {r.note}")
-            flagged = bg[(bg.status == "ok") & (bg.note.astype(str) != "")].drop_duplicates(["metric", "note"])
-            for _, r in flagged.iterrows():
-                lines.append(f"- {r.metric}†: {r.note}")
-            notes = pd.concat([notes, flagged])
-            notes = pd.concat([unavailable, notes])
-            if len(notes):
-                lines.append("")
+
+def render_markdown(board: Board, extra_sections: Any = ()) -> str:
+    """Markdown: per task, per benchmark, methods x metrics as mean [95% CI], best in bold."""
+    meta = board.meta
+    versions = meta.get("versions", {})
+    lines = [f"# Leaderboard — suite `{meta.get('suite')}`, run `{meta.get('run')}`", "",
+             f"imagezoo {versions.get('imagezoo', '?')}, torch {versions.get('torch', '?')}, seed {meta.get('seed')}, "
+             f"outputs rounded to uint8: {meta.get('round_outputs')}. Cells: mean [95% bootstrap CI]; n = items. "
+             "↑ higher is better, ↓ lower is better; † see the note under the table.", ""]
+    if not board.benches:
+        return "\n".join(lines + ["(no results)", ""])
+    for task, benches in board.tasks().items():
+        lines += [f"## {task}", ""]
+        for b in benches:
+            lines += _bench_lines(b)
     for title, table in extra_sections:
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".3f") if len(table) else "(not enough points)", ""]
     lines += _licence_lines(meta)
     return "\n".join(lines)
+
+
+def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections: Any = ()) -> str:
+    """The Markdown leaderboard of a run's summary (:func:`summarize`)."""
+    return render_markdown(build_board(summary, meta), extra_sections)
 
 
 def _licence_lines(meta: dict) -> list[str]:

@@ -1,25 +1,15 @@
 """Published reference numbers, and our results set beside them with the difference.
 
-Super-resolution: PSNR / SSIM on the Y channel (MATLAB ``rgb2ycbcr``, Y rounded), border =
-scale cropped, LR by MATLAB bicubic ``imresize``: the protocol of the tables below.
+The numbers are facts of the method families, kept as data beside them: a catalog card's
+``published`` records (``{dataset, setting, values, source[, note]}``; see :mod:`zoo.catalog`),
+which plugins fill from their own data files (zoo-superres: the SR papers' bicubic rows;
+zoo-compression: CompressAI's Kodak points) and registry.yaml entries carry inline (EDSR's
+table). Nothing here names a method or a dataset.
 
-* ``rcan``: Zhang et al., "Image Super-Resolution Using Very Deep Residual Channel Attention
-  Networks", ECCV 2018 (arXiv:1807.02758), Table 3 (BI degradation), bicubic row.
-* ``edsr``: Lim et al., "Enhanced Deep Residual Networks for Single Image Super-Resolution",
-  CVPRW 2017 (arXiv:1707.02921), benchmark table (bicubic and EDSR rows), as reprinted in the
-  authors' EDSR-PyTorch README.
-* ``esrgan``: Wang et al., "ESRGAN", ECCVW 2018 (arXiv:1809.00219), Table 2 (x4, quoting the
-  bicubic and EDSR numbers of the tables above).
-
-Each value names the records it was read from. Every bicubic value agrees across at least two
-records, except Manga109 x3, found only in one later table whose other x3 values differ from
-RCAN's: it is left out (None) and the reproduction table says so. EDSR values are the authors'
-own table (x4 also in ESRGAN's). Real-ESRGAN publishes no PSNR/SSIM table (it targets
-perceptual quality), so it has no row here.
-
-Compression: CompressAI's own Kodak rate-distortion points of its pretrained models
-(InterDigitalInc/CompressAI, ``results/image/kodak/compressai-<arch>_<metric>_cpu.json``, the
-file and commit named per method): mean bpp, RGB PSNR (dB) and MS-SSIM over the 24 images.
+* :func:`sr_reproduction`: PSNR-Y / SSIM-Y per (dataset, scale) beside the published rows
+  (the metric aliases ``psnr-y`` / ``ssim-y`` of the paper-protocol suite, ``sr-paper``).
+* :func:`rd_reproduction`: bpp / PSNR / MS-SSIM per quality beside published RD points, on
+  each benchmark whose dataset has published points.
 """
 
 from __future__ import annotations
@@ -31,116 +21,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SR_SOURCES = {
-    "rcan": "Zhang et al., RCAN, ECCV 2018, Table 3 (arXiv:1807.02758)",
-    "edsr": "Lim et al., EDSR, CVPRW 2017 (arXiv:1707.02921), table reprinted in the EDSR-PyTorch README",
-    "esrgan": "Wang et al., ESRGAN, ECCVW 2018, Table 2 (arXiv:1809.00219)",
-    "secondary": "a later paper's table quoting the bicubic rows",
-}
+__all__ = ["published_points", "sr_published", "rd_published", "sr_reproduction", "rd_reproduction", "rd_source"]
 
-#: (method id, dataset, scale) -> (PSNR-Y dB, SSIM-Y, sources); None where not confirmed by two records
-SR_PUBLISHED: dict[tuple[str, str, int], tuple[float | None, float | None, tuple[str, ...]]] = {
-    ("bicubic.classical", "set5", 2): (33.66, 0.9299, ("rcan", "edsr")),
-    ("bicubic.classical", "set5", 3): (30.39, 0.8682, ("rcan", "edsr")),
-    ("bicubic.classical", "set5", 4): (28.42, 0.8104, ("rcan", "edsr", "esrgan")),
-    ("bicubic.classical", "set14", 2): (30.24, 0.8688, ("rcan", "edsr")),
-    ("bicubic.classical", "set14", 3): (27.55, 0.7742, ("rcan", "edsr")),
-    ("bicubic.classical", "set14", 4): (26.00, 0.7027, ("rcan", "edsr", "esrgan")),
-    ("bicubic.classical", "b100", 2): (29.56, 0.8431, ("rcan", "edsr")),
-    ("bicubic.classical", "b100", 3): (27.21, 0.7385, ("rcan", "edsr")),
-    ("bicubic.classical", "b100", 4): (25.96, 0.6675, ("rcan", "edsr", "esrgan")),
-    ("bicubic.classical", "urban100", 2): (26.88, 0.8403, ("rcan", "edsr")),
-    ("bicubic.classical", "urban100", 3): (24.46, 0.7349, ("rcan", "edsr")),
-    ("bicubic.classical", "urban100", 4): (23.14, 0.6577, ("rcan", "edsr", "esrgan")),
-    ("bicubic.classical", "manga109", 2): (30.80, 0.9339, ("rcan", "secondary")),
-    ("bicubic.classical", "manga109", 3): (None, None, ("secondary",)),  # one record only: 26.95 / 0.8565
-    ("bicubic.classical", "manga109", 4): (24.89, 0.7866, ("rcan", "esrgan")),
-    ("edsr.div2k", "set5", 2): (38.11, 0.9601, ("edsr",)),
-    ("edsr.div2k", "set5", 3): (34.65, 0.9282, ("edsr",)),
-    ("edsr.div2k", "set5", 4): (32.46, 0.8968, ("edsr", "esrgan")),
-    ("edsr.div2k", "set14", 2): (33.92, 0.9195, ("edsr",)),
-    ("edsr.div2k", "set14", 3): (30.52, 0.8462, ("edsr",)),
-    ("edsr.div2k", "set14", 4): (28.80, 0.7876, ("edsr", "esrgan")),
-    ("edsr.div2k", "b100", 2): (32.32, 0.9013, ("edsr",)),
-    ("edsr.div2k", "b100", 3): (29.25, 0.8093, ("edsr",)),
-    ("edsr.div2k", "b100", 4): (27.71, 0.7420, ("edsr", "esrgan")),
-    ("edsr.div2k", "urban100", 2): (32.93, 0.9351, ("edsr",)),
-    ("edsr.div2k", "urban100", 3): (28.80, None, ("edsr",)),  # the README prints SSIM 0.9653, a misprint
-    ("edsr.div2k", "urban100", 4): (26.64, 0.8033, ("edsr", "esrgan")),
-    ("edsr.div2k", "manga109", 4): (31.02, 0.9148, ("esrgan",)),
-}
 
-_COMPRESSAI = "https://github.com/InterDigitalInc/CompressAI/blob/{commit}/results/image/kodak/{file}"
+def published_points(method_ids: list[str] | None = None) -> dict[str, tuple[dict, ...]]:
+    """Method id -> its card's published records (cards without any left out)."""
+    from zoo.catalog import cards
 
-#: catalog method id -> CompressAI's published Kodak points per quality
-RD_PUBLISHED: dict[str, dict[str, Any]] = {
-    "bmshj2018-factorized-mse.vimeo90k": {"file": "compressai-bmshj2018-factorized_mse_cpu.json", "commit": "3d3c9bbd92989b1cf19e122281161f7aac8ee769", "points": {
-        1: {"bpp": 0.122623, "psnr": 26.908787, "ms-ssim": 0.909989},
-        2: {"bpp": 0.188527, "psnr": 28.217927, "ms-ssim": 0.936048},
-        3: {"bpp": 0.287808, "psnr": 29.616912, "ms-ssim": 0.955471},
-        4: {"bpp": 0.440379, "psnr": 31.277098, "ms-ssim": 0.970358},
-        5: {"bpp": 0.648132, "psnr": 32.956134, "ms-ssim": 0.980642},
-        6: {"bpp": 0.966977, "psnr": 35.380950, "ms-ssim": 0.987881},
-        7: {"bpp": 1.351162, "psnr": 37.396935, "ms-ssim": 0.992199},
-        8: {"bpp": 1.833272, "psnr": 39.621305, "ms-ssim": 0.995105},
-    }},
-    "bmshj2018-hyperprior-mse.vimeo90k": {"file": "compressai-bmshj2018-hyperprior_mse_cpu.json", "commit": "128f00397509b9882aaaeea49f43f1714da083b4", "points": {
-        1: {"bpp": 0.131293, "psnr": 27.581537, "ms-ssim": 0.917367},
-        2: {"bpp": 0.208893, "psnr": 29.196694, "ms-ssim": 0.942062},
-        3: {"bpp": 0.319858, "psnr": 30.972169, "ms-ssim": 0.961056},
-        4: {"bpp": 0.478356, "psnr": 32.838191, "ms-ssim": 0.974874},
-        5: {"bpp": 0.668684, "psnr": 34.526243, "ms-ssim": 0.983561},
-        6: {"bpp": 0.938826, "psnr": 36.743365, "ms-ssim": 0.989251},
-        7: {"bpp": 1.259172, "psnr": 38.583856, "ms-ssim": 0.992866},
-        8: {"bpp": 1.660224, "psnr": 40.556874, "ms-ssim": 0.995490},
-    }},
-    "mbt2018-mean-mse.vimeo90k": {"file": "compressai-mbt2018-mean_mse_cpu.json", "commit": "128f00397509b9882aaaeea49f43f1714da083b4", "points": {
-        1: {"bpp": 0.123922, "psnr": 27.699473, "ms-ssim": 0.917841},
-        2: {"bpp": 0.197981, "psnr": 29.358806, "ms-ssim": 0.943057},
-        3: {"bpp": 0.307244, "psnr": 31.128917, "ms-ssim": 0.961485},
-        4: {"bpp": 0.460612, "psnr": 32.950675, "ms-ssim": 0.975205},
-        5: {"bpp": 0.661665, "psnr": 34.968317, "ms-ssim": 0.983576},
-        6: {"bpp": 0.914405, "psnr": 36.911094, "ms-ssim": 0.989250},
-        7: {"bpp": 1.234209, "psnr": 38.837509, "ms-ssim": 0.993049},
-        8: {"bpp": 1.619090, "psnr": 40.633314, "ms-ssim": 0.995349},
-    }},
-    "mbt2018-mse.vimeo90k": {"file": "compressai-mbt2018_mse_cpu.json", "commit": "128f00397509b9882aaaeea49f43f1714da083b4", "points": {
-        1: {"bpp": 0.110538, "psnr": 28.088870, "ms-ssim": 0.920723},
-        2: {"bpp": 0.186968, "psnr": 29.645305, "ms-ssim": 0.943224},
-        3: {"bpp": 0.287703, "psnr": 31.362356, "ms-ssim": 0.962758},
-        4: {"bpp": 0.432322, "psnr": 33.085616, "ms-ssim": 0.975230},
-        5: {"bpp": 0.638804, "psnr": 35.093602, "ms-ssim": 0.983553},
-        6: {"bpp": 0.885335, "psnr": 36.988575, "ms-ssim": 0.989236},
-        7: {"bpp": 1.200402, "psnr": 38.933218, "ms-ssim": 0.992862},
-        8: {"bpp": 1.587419, "psnr": 40.640357, "ms-ssim": 0.995312},
-    }},
-    "cheng2020-anchor-mse.vimeo90k": {"file": "compressai-cheng2020-anchor_mse_cpu.json", "commit": "128f00397509b9882aaaeea49f43f1714da083b4", "points": {
-        1: {"bpp": 0.119598, "psnr": 28.582315, "ms-ssim": 0.923585},
-        2: {"bpp": 0.183804, "psnr": 29.968463, "ms-ssim": 0.946504},
-        3: {"bpp": 0.270952, "psnr": 31.342601, "ms-ssim": 0.962859},
-        4: {"bpp": 0.417386, "psnr": 33.389663, "ms-ssim": 0.975770},
-        5: {"bpp": 0.594455, "psnr": 35.118088, "ms-ssim": 0.984116},
-        6: {"bpp": 0.805728, "psnr": 36.704474, "ms-ssim": 0.989300},
-    }},
-    "cheng2020-attn-mse.vimeo90k": {"file": "compressai-cheng2020-attn_mse_cpu.json", "commit": "128f00397509b9882aaaeea49f43f1714da083b4", "points": {
-        1: {"bpp": 0.115577, "psnr": 28.431023, "ms-ssim": 0.923922},
-        2: {"bpp": 0.174493, "psnr": 29.767466, "ms-ssim": 0.945363},
-        3: {"bpp": 0.269036, "psnr": 31.321443, "ms-ssim": 0.963473},
-        4: {"bpp": 0.426951, "psnr": 33.362972, "ms-ssim": 0.976191},
-        5: {"bpp": 0.595266, "psnr": 34.949298, "ms-ssim": 0.983785},
-        6: {"bpp": 0.805915, "psnr": 36.622348, "ms-ssim": 0.989178},
-    }},
-    "bmshj2018-hyperprior-ms-ssim.vimeo90k": {"file": "compressai-bmshj2018-hyperprior_ms-ssim_cpu.json", "commit": "3d3c9bbd92989b1cf19e122281161f7aac8ee769", "points": {
-        1: {"bpp": 0.109433, "psnr": 24.868270, "ms-ssim": 0.934738},
-        2: {"bpp": 0.166951, "psnr": 25.985603, "ms-ssim": 0.955081},
-        3: {"bpp": 0.248118, "psnr": 27.071944, "ms-ssim": 0.970683},
-        4: {"bpp": 0.349545, "psnr": 28.113802, "ms-ssim": 0.980629},
-        5: {"bpp": 0.473538, "psnr": 28.992423, "ms-ssim": 0.986602},
-        6: {"bpp": 0.637926, "psnr": 30.220330, "ms-ssim": 0.990659},
-        7: {"bpp": 0.858771, "psnr": 31.598352, "ms-ssim": 0.993789},
-        8: {"bpp": 1.159844, "psnr": 33.174770, "ms-ssim": 0.995918},
-    }},
-}
+    return {mid: c.published for mid, c in cards().items()
+            if c.published and (method_ids is None or mid in method_ids)}
+
+
+def sr_published(psnr: str = "psnr-y", ssim: str = "ssim-y") -> dict[tuple[str, str, int], tuple[float | None, float | None, tuple[str, ...]]]:
+    """``{(method, dataset, scale): (psnr, ssim, sources)}`` of every card's published SR records."""
+    out = {}
+    for mid, records in published_points().items():
+        for r in records:
+            scale = r["setting"].get("scale")
+            if scale is not None and (psnr in r["values"] or ssim in r["values"]):
+                sources = tuple(s.strip() for s in r["source"].split(","))
+                out[(mid, r["dataset"], int(scale))] = (r["values"].get(psnr), r["values"].get(ssim), sources)
+    return out
+
+
+def rd_published(rate: str = "bpp") -> dict[str, dict[str, Any]]:
+    """``{method: {"dataset", "source", "points": {quality: values}}}`` of every card's published RD records."""
+    out: dict[str, dict[str, Any]] = {}
+    for mid, records in published_points().items():
+        for r in records:
+            q = r["setting"].get("quality")
+            if q is not None and rate in r["values"]:
+                entry = out.setdefault(mid, {"dataset": r["dataset"], "source": r["source"], "points": {}})
+                entry["points"][int(q)] = dict(r["values"])
+    return out
 
 
 def _scale(bench: Any) -> int | None:
@@ -196,9 +109,10 @@ def sr_reproduction(df: pd.DataFrame, meta: dict, benchmarks: list, published: d
         df: long-form results of a run (``zoo bench sr-paper``).
         meta: the run's meta.json (dataset variants).
         benchmarks: the suite's benchmarks (dataset name and bicubic scale of each).
-        published: ``{(method, dataset, scale): (psnr, ssim, sources)}``; default :data:`SR_PUBLISHED`.
+        published: ``{(method, dataset, scale): (psnr, ssim, sources)}``; default :func:`sr_published`
+            (the catalog cards' records).
     """
-    published = SR_PUBLISHED if published is None else published
+    published = sr_published(psnr, ssim) if published is None else published
     ok = df[(df.status == "ok") & (df.item != "*")]
     rows = []
     for bench in benchmarks:
@@ -244,18 +158,18 @@ def rd_reproduction(df: pd.DataFrame, benchmarks: list, published: dict | None =
 
     Args:
         df: long-form results of a run.
-        benchmarks: the suite's benchmarks; those on ``kodak`` with a method that has published
-            points get rows (a row per published quality, measured or not).
+        benchmarks: the suite's benchmarks; those on the dataset of a method's published points
+            get rows for it (a row per published quality, measured or not).
+        published: ``{method: {"dataset", "source", "points": {quality: {bpp, psnr, ms-ssim}}}}``;
+            default :func:`rd_published` (the catalog cards' records).
     """
-    published = RD_PUBLISHED if published is None else published
+    published = rd_published() if published is None else published
     ok = df[(df.status == "ok") & (df.item != "*")]
     rows = []
     for bench in benchmarks:
-        if bench.dataset.get("name") != "kodak":
-            continue
         for m in bench.methods:
             ref = published.get(m.id)
-            if ref is None:
+            if ref is None or ref.get("dataset", bench.dataset.get("name")) != bench.dataset.get("name"):
                 continue
             mine = ok[(ok.benchmark == bench.name) & (ok.method == m.id)]
             for q, p in ref["points"].items():
@@ -276,5 +190,5 @@ def rd_reproduction(df: pd.DataFrame, benchmarks: list, published: dict | None =
 
 
 def rd_source(method: str) -> str:
-    ref = RD_PUBLISHED[method]
-    return _COMPRESSAI.format(commit=ref["commit"], file=ref["file"])
+    """Where a method's published RD points were read."""
+    return str(rd_published()[method]["source"])

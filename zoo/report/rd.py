@@ -81,11 +81,12 @@ def bd_table(df: pd.DataFrame, anchor: str, metrics=("psnr", "ms-ssim")) -> pd.D
 
 
 def bd_tables(df: pd.DataFrame, benchmarks) -> dict[str, pd.DataFrame]:
-    """One BD table per benchmark given (compression ones; anchor from the suite, JPEG by default)."""
+    """One BD table per benchmark given (compression ones; the anchor is the benchmark's ``anchor``,
+    by default its first method)."""
     tables = {}
     for bench in benchmarks:
         methods = [m.id for m in bench.methods]
-        anchor = bench.options.get("anchor") or next((m for m in methods if m.startswith("jpeg")), None)
+        anchor = bench.options.get("anchor") or (methods[0] if methods else None)
         if anchor is None:
             continue
         t = bd_table(df[df.benchmark == bench.name], anchor)

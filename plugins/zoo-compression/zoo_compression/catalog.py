@@ -83,6 +83,11 @@ def _compressai_entries() -> dict[str, dict]:
 
 ENTRIES.update(_compressai_entries())
 
+# CompressAI's published Kodak points, as data beside the models that own them (published.json)
+for _mid, _points in json.loads((Path(__file__).with_name("published.json")).read_text()).items():
+    if not _mid.startswith("_"):
+        ENTRIES[_mid]["published"] = _points
+
 # The small factorized-prior codec trained by train_codec.py (sha256 printed by the script).
 TRAINED_SHA256 = {
     1: "db477507e41842dcdca5532544a8b11b0bde9f54326d8e50131f8820d167fd68",

@@ -1,7 +1,8 @@
 """The fairness probes, as metrics: per-item sub-values, then a summary over a unit's items.
 
-Each probe's ``_values`` returns a ``dict[str, Tensor[N]]`` of per-item sub-values (NaN
-where an item cannot be measured, with the reason in ``item_reasons``), and
+Each probe's ``_values`` returns a :class:`~zoo.metrics.MetricResult` of per-item sub-values
+(``dict[str, Tensor[N]]``, NaN where an item cannot be measured) with each such item's reason
+(also left in ``item_reasons`` after a call), and
 :meth:`Probe.aggregate` turns all of a unit's per-item values, with the items' group
 labels, into summary figures (``dict[str, float]``): one result row per key. Per-group
 keys read ``stat[key=value]``.
@@ -27,7 +28,7 @@ import torch
 
 from zoo.errors import MetricError
 from zoo.images import rgb_to_lab
-from zoo.metrics import Metric
+from zoo.metrics import Metric, MetricResult
 
 from zoo_fairness import stats
 from zoo_fairness.ita import DEL_BINO_CLASSES, STATISTICS, skin_tone
@@ -69,9 +70,9 @@ class Probe(Metric):
         self.notes: list[str] = []
 
     def update(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> None:
-        vals = self(output, reference, **extras)
-        self._per_item.append({k: v.detach().cpu() for k, v in vals.items()})
-        self.all_reasons.extend(self.item_reasons)
+        result = self.measure(output, reference, **extras)
+        self._per_item.append({k: v.detach().cpu() for k, v in result.values.items()})
+        self.all_reasons.extend(result.reasons)
 
     def compute(self) -> dict[str, torch.Tensor]:  # type: ignore[override]
         """Per-item sub-values of every batch seen so far."""
@@ -153,7 +154,7 @@ class SkinToneShift(Probe):
                 "k": self.k, "min_px": self.min_pixels, "tau": self.threshold, "lab": "D65", "against": self.against}
 
     def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, *, input: torch.Tensor | None = None,
-                **extras: Any) -> dict[str, torch.Tensor]:
+                **extras: Any) -> MetricResult:
         if self.against == "input":
             if input is None:
                 raise MetricError("skin-tone-shift: against='input' needs the method's input batch (input=...)")
@@ -190,7 +191,7 @@ class SkinToneShift(Probe):
             if a.reason is None and b.reason is None:
                 out["delta_ita"][i] = b.ita - a.ita
                 out["category_flip"][i] = float(a.category != b.category)
-        return out
+        return MetricResult(out, list(self.item_reasons))
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict] | None = None) -> dict[str, float]:
         d = _arr(values, "delta_ita")
@@ -286,12 +287,12 @@ class GroupQualityGap(Probe):
         self.base.to(device)
         return super().to(device)
 
-    def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> dict[str, torch.Tensor]:
+    def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> MetricResult:
         v = self.base(output, reference, **extras).detach().to(torch.float64).cpu()
         if self.cap is not None:
             v = v.clamp(max=self.cap)
         self.item_reasons = [None if math.isfinite(float(x)) else f"{self.metric_name} is not finite" for x in v]
-        return {"value": v}
+        return MetricResult({"value": v}, list(self.item_reasons))
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict] | None = None) -> dict[str, float]:
         v = _arr(values, "value")
@@ -429,7 +430,7 @@ class Representation(_ClassifierProbe):
         return {"classifier": self.classifier.fingerprint, "target": t, "corrected": self.confusion is not None}
 
     def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, *, input: torch.Tensor | None = None,
-                **extras: Any) -> dict[str, torch.Tensor]:
+                **extras: Any) -> MetricResult:
         p, reasons = self._classify(output, "output")
         out = {"pred": self._argmax(p), **{f"p[{c}]": p[:, j] for j, c in enumerate(self.classes)}}
         if isinstance(self.target, str) and self.target == "input":
@@ -439,7 +440,7 @@ class Representation(_ClassifierProbe):
             out["pred_input"] = self._argmax(pi)
             reasons = ["; ".join(r for r in pair if r) or None for pair in zip(reasons, ri)]
         self.item_reasons = reasons
-        return out
+        return MetricResult(out, list(reasons))
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict] | None = None) -> dict[str, float]:
         pred = _arr(values, "pred")
@@ -524,7 +525,7 @@ class AttributePreservation(_ClassifierProbe):
         return {"classifier": self.classifier.fingerprint, "source": f"label:{self.label}" if self.label else self.source}
 
     def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, *, input: torch.Tensor | None = None,
-                **extras: Any) -> dict[str, torch.Tensor]:
+                **extras: Any) -> MetricResult:
         po, reasons = self._classify(output, "output")
         out = {"pred_output": self._argmax(po)}
         if self.label is None:
@@ -538,7 +539,7 @@ class AttributePreservation(_ClassifierProbe):
             out["kept"] = kept
             reasons = ["; ".join(r for r in pair if r) or None for pair in zip(reasons, rs)]
         self.item_reasons = reasons
-        return out
+        return MetricResult(out, list(reasons))
 
     def _source_labels(self, values: dict[str, list[float]], attributes: list[dict] | None, n: int) -> np.ndarray:
         if self.label is None:

@@ -1,6 +1,18 @@
-"""Catalog entries this plugin ships: classical baselines and the bundled ESPCN."""
+"""Catalog entries this plugin ships: classical baselines and the bundled ESPCN.
+
+Bicubic interpolation carries the published PSNR-Y / SSIM-Y the SR papers print for it
+(``published.json`` beside this file; the report and ``benchmarks/reproduce.py`` set a run's
+numbers beside them).
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: where each published bicubic value was read (keys of the records' ``source``)
+PUBLISHED = json.loads((Path(__file__).with_name("published.json")).read_text())
+SOURCES: dict[str, str] = PUBLISHED["sources"]
 
 SCALES = [{"scale": 2}, {"scale": 3}, {"scale": 4}]
 
@@ -13,6 +25,7 @@ ENTRIES: dict[str, dict] = {
     }
     for kernel in ("nearest", "bilinear", "bicubic", "lanczos")
 }
+ENTRIES["bicubic.classical"]["published"] = PUBLISHED["bicubic.classical"]
 
 ENTRIES["espcn-x4.samples"] = {
     "task": "super-resolution", "factory": "espcn", "params": {"scale": 4},

@@ -1,0 +1,51 @@
+"""Aggregation of a run's long-form results: per (benchmark, method, setting, metric) the mean,
+its 95% bootstrap CI, n, a status and the notes that qualify it (``summary.csv``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SUMMARY_COLUMNS", "bootstrap_ci", "summarize"]
+
+SUMMARY_COLUMNS = ["benchmark", "task", "method", "setting", "metric", "mean", "ci_low", "ci_high", "n", "status", "note"]
+
+
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (NaN for fewer than 2 finite values)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
+    """One row per (benchmark, method, setting, metric): mean, ci_low, ci_high, n, status."""
+    rows = []
+    if df.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    for (bench, task, method, setting, metric), g in df.groupby(["benchmark", "task", "method", "setting", "metric"], sort=False):
+        ok = g[g.status == "ok"]
+        if metric == "*":  # the method (or some items) failed before any metric ran
+            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric="*", mean=np.nan,
+                             ci_low=np.nan, ci_high=np.nan, n=len(g), status=g.status.iloc[0], note=str(g.error.iloc[0])))
+            continue
+        if ok.empty:
+            st = g.status.iloc[0]
+            rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric, mean=np.nan,
+                             ci_low=np.nan, ci_high=np.nan, n=0, status=st, note=str(g.error.iloc[0])))
+            continue
+        vals = ok.value.to_numpy(dtype=np.float64)
+        lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
+        failed = int((g.status == "failed").sum())
+        skipped = int((g.status == "skipped").sum())
+        notes = [f"{failed} item(s) failed"] if failed else []
+        notes += [f"{skipped} item(s) not measurable ({g[g.status == 'skipped'].error.iloc[0]})"] if skipped else []
+        notes += sorted({str(e) for e in ok.error if isinstance(e, str) and e})  # notes on measured values (e.g. low n)
+        rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
+                         mean=float(np.mean(vals)), ci_low=lo, ci_high=hi, n=len(vals),
+                         status="ok" if not failed else "partial", note="; ".join(notes)))
+    return pd.DataFrame(rows)
