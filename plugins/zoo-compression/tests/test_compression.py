@@ -55,7 +55,7 @@ def test_bd_rate_and_bd_psnr_match_the_bjontegaard_package_on_crossing_curves(te
     different numbers on crossing curves (a different interpolant, so within 0.5 % and 0.05 dB)."""
     bj = pytest.importorskip("bjontegaard")
     (ra, da), (rt, dt) = ANCHOR, test
-    kw = dict(require_matching_points=True, min_overlap=0)
+    kw = {"require_matching_points": True, "min_overlap": 0}
     assert bd_rate(ra, da, rt, dt) == pytest.approx(bj.bd_rate(ra, da, rt, dt, method="pchip", **kw), abs=1e-9)
     assert bd_psnr(ra, da, rt, dt) == pytest.approx(bj.bd_psnr(ra, da, rt, dt, method="pchip", **kw), abs=1e-9)
     assert bd_rate(ra, da, rt, dt) == pytest.approx(bj.bd_rate(ra, da, rt, dt, method="cubic", **kw), abs=0.5)

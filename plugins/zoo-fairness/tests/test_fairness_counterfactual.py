@@ -12,10 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
-import zoo
-from zoo.errors import ZooError
-from zoo.images import rgb_to_lab
+from fairness_helpers import patches, shift_lightness
 from zoo_fairness import stats
 from zoo_fairness.counterfactual import retone, skin_weight
 from zoo_fairness.datasets import _face_item
@@ -23,7 +20,9 @@ from zoo_fairness.ita import MONK_SKIN_TONES, skin_tone, swatch
 from zoo_fairness.probes import GroupQualityGap, SkinToneShift
 from zoo_fairness.skin import Box, skin_region
 
-from fairness_helpers import patches, shift_lightness
+import zoo
+from zoo.errors import ZooError
+from zoo.images import rgb_to_lab
 
 torch.set_num_threads(1)
 

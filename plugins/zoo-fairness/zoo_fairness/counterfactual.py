@@ -41,8 +41,8 @@ A larger set of people is a local folder away: :func:`retone` works on any face 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
