@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import pandas as pd
 
@@ -114,6 +114,10 @@ class Note:
     text: str
 
 
+#: a summary table's cell: (value, (lo, hi) or None), a note standing for a withheld value, or None
+SummaryValue = Union[tuple[float, Union[tuple[float, float], None]], str, None]
+
+
 @dataclass(frozen=True)
 class SummaryTable:
     """A metric's per-unit summary figures (``alias:stat``): overall, or per group (``alias:stat[group]``)."""
@@ -121,8 +125,9 @@ class SummaryTable:
     alias: str
     grouped: bool
     stats: tuple[str, ...]
-    #: (method, setting, group or None, one (value, (lo, hi) or None) or None per stat)
-    rows: tuple[tuple[str, str, str | None, tuple[tuple[float, tuple[float, float] | None] | None, ...]], ...]
+    #: (method, setting, group or None, per stat: (value, (lo, hi) or None), a note in place of a
+    #: value withheld for too few independent units ("insufficient n ..."), or None)
+    rows: tuple[tuple[str, str, str | None, tuple[SummaryValue, ...]], ...]
 
     @property
     def title(self) -> str:
@@ -223,29 +228,42 @@ def _notes(bg: pd.DataFrame) -> list[Note]:
     return notes
 
 
+def _summary_value(vals: dict[tuple[str, str, MetricKey], float | str], m: str, st: str, k: MetricKey) -> SummaryValue:
+    """A summary figure of one unit with its ``_lo`` / ``_hi`` bounds, if both are there (or the
+    note that stands for a value withheld for too few units)."""
+    v = vals.get((m, st, k))
+    if v is None or isinstance(v, str):
+        return v
+    lo, hi = vals.get((m, st, k.with_bound("lo"))), vals.get((m, st, k.with_bound("hi")))
+    if isinstance(lo, float) and isinstance(hi, float) and math.isfinite(lo):
+        return v, (lo, hi)
+    return v, None
+
+
+def _insufficient(bg: pd.DataFrame) -> pd.Series:
+    """Summary rows a metric withheld for too few independent units (their note says so)."""
+    return bg["mean"].isna() & bg.note.astype(str).str.startswith("insufficient n")
+
+
 def _summaries(bg: pd.DataFrame) -> list[SummaryTable]:
     """``alias:stat`` rows as an overall table and a per-group table per metric alias."""
-    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     keys = {m: MetricKey.parse(m) for m in dict.fromkeys(agg.metric.astype(str))}
     out = []
     for alias in dict.fromkeys(k.alias for k in keys.values()):
-        vals: dict[tuple[str, str, MetricKey], float] = {}
-        for r in agg[agg.metric.map(lambda m: keys[m].alias == alias)].itertuples(index=False):
-            vals[(str(r.method), str(r.setting), keys[r.metric])] = float(r.mean)
+        vals: dict[tuple[str, str, MetricKey], float | str] = {}
+        for r in agg.itertuples(index=False):
+            if keys[r.metric].alias == alias:
+                value = float(r.mean)
+                vals[(str(r.method), str(r.setting), keys[r.metric])] = value if math.isfinite(value) else str(r.note)
         figures = [k for k in dict.fromkeys(k for (_, _, k) in vals) if k.bound is None]
         units = list(dict.fromkeys((m, st) for (m, st, _) in vals))
-
-        def value(m: str, st: str, k: MetricKey) -> tuple[float, tuple[float, float] | None] | None:
-            v = vals.get((m, st, k))
-            if v is None:
-                return None
-            lo, hi = vals.get((m, st, k.with_bound("lo"))), vals.get((m, st, k.with_bound("hi")))
-            return v, ((lo, hi) if lo is not None and hi is not None and math.isfinite(lo) else None)
 
         overall = [k for k in figures if k.group is None]
         if overall:
             out.append(SummaryTable(alias, False, tuple(k.stat or "" for k in overall),
-                                    tuple((m, st, None, tuple(value(m, st, k) for k in overall)) for m, st in units)))
+                                    tuple((m, st, None, tuple(_summary_value(vals, m, st, k) for k in overall))
+                                          for m, st in units)))
         grouped = [k for k in figures if k.group is not None]
         if grouped:
             stats = list(dict.fromkeys(k.stat or "" for k in grouped))
@@ -253,7 +271,7 @@ def _summaries(bg: pd.DataFrame) -> list[SummaryTable]:
             rows = []
             for m, st in units:
                 for g in groups:
-                    cells = tuple(value(m, st, MetricKey(alias, stat=s, group=g)) for s in stats)
+                    cells = tuple(_summary_value(vals, m, st, MetricKey(alias, stat=s, group=g)) for s in stats)
                     if any(c is not None for c in cells):
                         rows.append((m, st, g, cells))
             out.append(SummaryTable(alias, True, tuple(stats), tuple(rows)))

@@ -109,6 +109,8 @@ def _summary_tables(b: BenchBoard) -> str:
         def cell(v: Any) -> str:
             if v is None:
                 return "<td data-v=''></td>"
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return f"<td data-v='' class=muted>{esc(v)}</td>"
             value, ci = v
             ci_html = f" <span class=ci>[{esc(fmt(ci[0]))}, {esc(fmt(ci[1]))}]</span>" if ci is not None else ""
             return f"<td data-v='{value if math.isfinite(value) else ''}'>{esc(fmt(value))}{ci_html}</td>"

@@ -34,6 +34,8 @@ def _summary_lines(t: SummaryTable) -> list[str]:
     def cell(v: Any) -> str:
         if v is None:
             return ""
+        if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+            return v
         value, ci = v
         return fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci is not None else "")
 
