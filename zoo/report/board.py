@@ -4,8 +4,10 @@
 metadata into typed tables: per benchmark, one row per (method, operating point) with a
 :class:`Cell` per metric column (value, CI, n, best, status, note), the notes under the
 table, and the summary and per-group tables of metrics that report ``alias:stat`` figures.
-The Markdown (:mod:`zoo.report.leaderboard`) and HTML (:mod:`zoo.report.html`) renderers
-only format it; neither decides a cell, a best value or a note.
+Which rows are comparable (the ★, lossless rows set apart, rows below a trivial baseline) is
+:mod:`zoo.report.ranking`'s rule, applied here. The Markdown (:mod:`zoo.report.leaderboard`) and
+HTML (:mod:`zoo.report.html`) renderers only format the model; neither decides a cell, a best
+value or a note.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any, Union
 
 import pandas as pd
 
+from zoo.report.ranking import below_baseline, best_means, is_lossless, rate_columns
 from zoo.results import COST, MetricKey
 
 __all__ = ["Cell", "Column", "BoardRow", "Note", "SummaryTable", "BenchBoard", "Board", "build_board",
-           "build_bench", "fmt", "direction", "table_metrics"]
+           "build_bench", "fmt", "direction", "table_metrics", "best_means"]
 
 #: a unit that never measured anything: its whole row shows the status
 WHOLE = ("unavailable", "failed")
@@ -102,6 +105,8 @@ class BoardRow:
     status: str
     note: str
     cells: tuple[Cell, ...]
+    #: the trivial baseline this row is worse than (``baselines:`` of the suite), or None
+    below: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,13 @@ class BenchBoard:
     rows: tuple[BoardRow, ...]
     notes: tuple[Note, ...]
     summaries: tuple[SummaryTable, ...]
+    #: rate columns (a rate-distortion benchmark: no ★, see :mod:`zoo.report.ranking`)
+    rates: tuple[str, ...] = ()
+    #: lossless rows, set apart: cells for :attr:`lossless_columns` only
+    lossless: tuple[BoardRow, ...] = ()
+    lossless_columns: tuple[str, ...] = ()
+    #: the suite's trivial baselines of this benchmark: {"methods": [...], "judged_on": metric}, or None
+    baselines: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,18 +204,6 @@ def table_metrics(bg: pd.DataFrame) -> list[str]:
     unavailable = set(bg[bg.status == "unavailable"].metric)
     metrics = sorted(metrics, key=lambda m: m in unavailable)
     return metrics + [m for m in COST if m in set(bg.metric)]
-
-
-def _best(bg: pd.DataFrame, meta: dict, bench: str, metrics: list[str]) -> dict[str, float]:
-    """The best mean of each metric column (by its direction); cost columns, columns without a
-    direction and columns with fewer than two values have none."""
-    best = {}
-    for m in metrics:
-        mm = bg[(bg.metric == m) & bg["mean"].notna()]
-        d = direction(meta, bench, m)
-        if len(mm) > 1 and d is not None and m not in COST:
-            best[m] = mm["mean"].max() if d else mm["mean"].min()
-    return best
 
 
 def _cell(r: Any, best: float | None) -> Cell:
@@ -281,12 +281,20 @@ def _summaries(bg: pd.DataFrame) -> list[SummaryTable]:
 def build_bench(bg: pd.DataFrame, meta: dict[str, Any], task: str, bench: str) -> BenchBoard:
     """One benchmark's board from its rows of the summary."""
     metrics = table_metrics(bg)
-    best = _best(bg, meta, bench, metrics)
+    best = best_means(bg, meta, bench, metrics)  # the ★: among comparable rows only
+    below = below_baseline(bg, meta, bench)
+    rates = tuple(sorted(rate_columns(meta, bench)))
+    lossless_columns = rates or ("bpp",)
     info = meta.get("metrics", {})
     columns = tuple(Column(m, direction(meta, bench, m), m in COST, str(info.get(f"{bench}/{m}", {}).get("fingerprint") or ""))
                     for m in metrics)
-    rows = []
+    rows, lossless = [], []
     for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
+        if is_lossless(meta, bench, method, setting):
+            ns = g[~g.metric.isin(COST)].n
+            cells = [_cell(g[g.metric == c].iloc[0], None) if (g.metric == c).any() else Cell() for c in lossless_columns]
+            lossless.append(BoardRow(str(method), str(setting), int(ns.max()) if len(ns) else None, "ok", "", tuple(cells)))
+            continue
         by_metric: dict[str, Any] = {}
         for _, r in g.iterrows():
             by_metric.setdefault(r.metric, r)
@@ -300,9 +308,11 @@ def build_bench(bg: pd.DataFrame, meta: dict[str, Any], task: str, bench: str) -
                 cells.append(Cell(status=status if len(whole) and m not in COST else "", note=note if m not in COST else ""))
             else:
                 cells.append(_cell(r, best.get(m)))
-        rows.append(BoardRow(str(method), str(setting), int(ns.max()) if len(ns) else None, status, note, tuple(cells)))
+        rows.append(BoardRow(str(method), str(setting), int(ns.max()) if len(ns) else None, status, note, tuple(cells),
+                             below.get((method, setting))))
     return BenchBoard(task, bench, dict(meta.get("datasets", {}).get(bench, {})), columns, tuple(rows),
-                      tuple(_notes(bg)), tuple(_summaries(bg)))
+                      tuple(_notes(bg)), tuple(_summaries(bg)), rates, tuple(lossless), lossless_columns,
+                      meta.get("baselines", {}).get(bench))
 
 
 def build_board(summary: pd.DataFrame, meta: dict[str, Any]) -> Board:

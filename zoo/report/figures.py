@@ -27,14 +27,10 @@ def draw_figure(fig: Figure, df: pd.DataFrame, out: Path) -> list[Path]:
     if fig.y is not None:
         return tradeoff_plots(df, out, x, fig.y, fig.kind, group_by_method=fig.group_by_method, title=fig.title,
                               annotate=fig.annotate)
-    from zoo.results import safe_name
+    from zoo.report.plots import rd_plots
 
-    per_item = df[(df.status == "ok") & (df.item != "*")]  # one figure per quality metric measured per item
-    if x not in set(per_item.metric):
-        return []
-    return [p for y in dict.fromkeys(per_item.metric) if y != x
-            for p in tradeoff_plots(per_item, out, x, y, fig.kind, group_by_method=fig.group_by_method, title=fig.title,
-                                    suffix=f"-{safe_name(y)}", annotate=fig.annotate)]
+    # one figure per quality metric measured per item, against the rate; lossless rows left out (named)
+    return rd_plots(df, out, rate=x, kind=fig.kind, title=fig.title, annotate=fig.annotate)
 
 
 def task_figures(spec: TaskSpec, df: pd.DataFrame, benchmarks: list, out: Path) -> list[Path]:

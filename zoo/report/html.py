@@ -63,6 +63,8 @@ def _bench_table(b: BenchBoard, cards: dict[str, str]) -> str:
     for r in b.rows:
         n = "" if r.n is None else str(r.n)
         link = f'<a href="#card-{cards[r.method]}">{esc(r.method)}</a>' if r.method in cards else esc(r.method)
+        if r.below:
+            link += f' <span class=below>below baseline {esc(r.below)}</span>'
         shown = pretty_setting(r.setting)
         cells = [f'<td class=method data-v="{esc(r.method)}">{link}</td>',
                  f'<td class=setting data-v="{esc(shown)}" title="{esc(r.setting)}">{esc(shown)}</td>', f'<td data-v="{esc(n)}">{esc(n)}</td>']
@@ -84,7 +86,32 @@ def _bench_table(b: BenchBoard, cards: dict[str, str]) -> str:
         rows.append(f'<tr data-method="{esc(r.method)}" data-setting="{esc(shown + " " + r.setting)}" data-status="{esc(r.status)}">'
                     + "".join(cells) + "</tr>")
     return ('<div class=tablewrap><table class="board sortable"><thead><tr>' + "".join(head) + "</tr></thead><tbody>"
-            + "\n".join(rows) + "</tbody></table></div>")
+            + "\n".join(rows) + "</tbody></table></div>" + _comparability_html(b))
+
+
+def _comparability_html(b: BenchBoard) -> str:
+    """Under a table: why it has no ★ (rate–distortion), the lossless rows apart, the baseline rule."""
+    parts = []
+    if b.rates:
+        parts.append(f"<p class=muted>No ★ in this table: each row is an operating point at its own rate "
+                     f"({esc(', '.join(b.rates))}); compare codecs by BD-rate and the rate–distortion plot.</p>")
+    if b.lossless:
+        body = []
+        for r in b.lossless:
+            cells = [esc(r.method), esc(pretty_setting(r.setting)), esc("" if r.n is None else str(r.n))]
+            for c, col in zip(r.cells, b.lossless_columns):
+                mean = "" if c.value is None else fmt(c.value, col)
+                ci = f"[{fmt(c.ci[0])}, {fmt(c.ci[1])}]" if c.ci else ""
+                cells.append(f"{esc(mean)} <span class=ci>{esc(ci)}</span>" if ci else esc(mean))
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        parts.append("<p>Lossless (every item reproduced exactly; their distortion columns are not comparable with "
+                     "the lossy rows):</p><div class=tablewrap><table class=board><thead><tr><th>method</th><th>setting</th>"
+                     "<th>n</th>" + "".join(f"<th>{esc(c)} ↓</th>" for c in b.lossless_columns) + "</tr></thead><tbody>"
+                     + "".join(body) + "</tbody></table></div>")
+    if b.baselines:
+        parts.append(f"<p class=muted>Trivial baselines: {esc(', '.join(b.baselines['methods']))}; a method worse than one "
+                     f"on {esc(b.baselines['judged_on'])} is marked “below baseline” and gets no ★.</p>")
+    return "".join(parts)
 
 
 def _bench_notes(b: BenchBoard) -> str:

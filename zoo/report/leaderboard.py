@@ -57,10 +57,12 @@ def _bench_lines(b: BenchBoard) -> list[str]:
     header = ["method", "setting", "n"] + [f"{c.metric} {c.arrow}".strip() for c in b.columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in b.rows:
-        cells = [f"`{r.method}`", _setting(r.setting), "" if r.n is None else str(r.n)]
+        mark = f" — below baseline `{r.below}`" if r.below else ""
+        cells = [f"`{r.method}`{mark}", _setting(r.setting), "" if r.n is None else str(r.n)]
         cells += [_cell(c, col.metric) for c, col in zip(r.cells, b.columns)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines += _comparability_lines(b)
     for t in b.summaries:
         lines += _summary_lines(t)
     for n in b.notes:
@@ -71,6 +73,30 @@ def _bench_lines(b: BenchBoard) -> list[str]:
         else:
             lines.append(f"- `{n.method}` {n.metric or ''}: {n.kind} — {n.text}")
     return lines + ([""] if b.notes else [])
+
+
+def _comparability_lines(b: BenchBoard) -> list[str]:
+    """Under a table: why it has no ★ (rate–distortion), the lossless rows apart, the baseline rule."""
+    lines = []
+    if b.rates:
+        lines += [f"No ★ in this table: each row is an operating point at its own rate ({', '.join(b.rates)}); "
+                  "a higher rate buys quality, so compare codecs by BD-rate and the rate–distortion plot.", ""]
+    if b.lossless:
+        cols = b.lossless_columns
+        lines += ["Lossless (every item reproduced exactly; distortion columns are not comparable with the lossy rows):", "",
+                  "| method | setting | n | " + " | ".join(f"{c} ↓" for c in cols) + " |", "|" + "---|" * (3 + len(cols))]
+        for r in b.lossless:
+            cells = [f"`{r.method}`", _setting(r.setting), "" if r.n is None else str(r.n)]
+            cells += ["" if c.value is None else fmt(c.value, col) + (f" [{fmt(c.ci[0])}, {fmt(c.ci[1])}]" if c.ci else "")
+                      for c, col in zip(r.cells, cols)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if b.baselines:
+        below = sum(1 for r in b.rows if r.below)
+        lines += [f"Trivial baselines: {', '.join(f'`{m}`' for m in b.baselines['methods'])}; a method worse than one on "
+                  f"{b.baselines['judged_on']} is marked \"below baseline\" and gets no ★"
+                  + (f" ({below} row(s) here)." if below else "."), ""]
+    return lines
 
 
 def render_markdown(board: Board, extra_sections: Any = ()) -> str:
