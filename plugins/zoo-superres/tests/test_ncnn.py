@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from zoo_superres import ncnn as N
 
 import zoo
 from zoo.catalog import get_card
 from zoo.errors import WeightsError
 from zoo.weights import resolve
-from zoo_superres import ncnn as N
 
 GOLDEN = Path(__file__).parent / "golden"
 #: (catalog id, operating point, golden layout file of the official PyTorch model)
