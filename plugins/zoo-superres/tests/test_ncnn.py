@@ -232,3 +232,20 @@ def test_output_equals_the_ncnn_runtime_on_the_published_files(lr_photo, method_
     from zoo.datasets.degrade import imresize
 
     assert (imresize(lr_photo, float(m.scale)) - theirs).abs().max() > 0.05
+
+
+def test_zoo_convert_writes_the_ncnn_pair_as_safetensors(tmp_path, converted):
+    """The core `zoo convert` reads the pair through the method's read_weights: the safetensors holds
+    exactly the converted tensors and loads into the .pth entry of the same model."""
+    from safetensors.torch import load_file
+
+    from zoo.cli import main
+
+    param = _copy_model(tmp_path / "m")
+    out = tmp_path / "v3.safetensors"
+    assert main(["convert", "realesr-animevideov3-ncnn.anime", str(param), "-o", str(out), "--setting", "scale=4"]) == 0
+    got = load_file(str(out))
+    want = converted("realesr-animevideov3-ncnn.anime", {"scale": 4}).state
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    m = zoo.load("realesr-animevideov3.anime", weights=str(out))  # the official-.pth entry, same layout
+    assert m.scale == 4
