@@ -211,13 +211,14 @@ def _bench_notes(bg: pd.DataFrame) -> str:
 
 def _summary_tables(bg: pd.DataFrame) -> str:
     """Per-unit summary figures (``alias:key`` rows, e.g. a fairness probe's per-group gaps)."""
-    from zoo.report.leaderboard import _fmt
+    from zoo.report.leaderboard import _fmt, _insufficient
 
-    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     parts = []
     for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
         a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] if np.isfinite(r["mean"]) else str(r.note)
+                for _, r in a.iterrows()}
         keys = list(dict.fromkeys(k for (_, _, k) in vals))
         is_bound = lambda k: k.split("[", 1)[0].endswith(("_lo", "_hi"))  # noqa: E731
         overall = [k for k in keys if "[" not in k and not is_bound(k)]
@@ -228,6 +229,8 @@ def _summary_tables(bg: pd.DataFrame) -> str:
             v = vals.get((m, st, k))
             if v is None:
                 return "<td data-v=''></td>"
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return f"<td data-v='' class=muted>{esc(v)}</td>"
             lo_k = k.replace("[", "_lo[", 1) if "[" in k else k + "_lo"
             hi_k = k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"
             lo, hi = vals.get((m, st, lo_k)), vals.get((m, st, hi_k))
