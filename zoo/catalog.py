@@ -319,6 +319,9 @@ def get_card(method_id: str) -> MethodCard:
 
         factories = registry().items["methods"]  # list only the ids that can load here
         raise UnknownNameError(unknown_message("method", method_id, [m for m, c in all_cards.items() if c.factory in factories]))
+    from zoo.plugins import check_unambiguous
+
+    check_unambiguous("catalog", method_id)  # two plugins' entries under one id: the user chooses (ZOO_PREFER)
     return all_cards[method_id]
 
 

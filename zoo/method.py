@@ -94,7 +94,11 @@ class Method(nn.Module):
         if part is not None:
             raise ZooError(f"{self.id}: weights part {part!r} given, but {type(self).__name__} takes one state dict; "
                            f"override load_weights(state, part) or drop `part:` from the catalog entry")
-        self.load_state_dict(self.convert_state_dict(state), strict=True)
+        from zoo.weights import check_dtypes
+
+        state = self.convert_state_dict(state)
+        check_dtypes(state, self.state_dict(), self.id)  # an int32 tensor is not cast into a float weight
+        self.load_state_dict(state, strict=True)
 
     def weights_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights in the layout :meth:`load_weights` takes (``zoo convert`` writes this)."""

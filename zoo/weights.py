@@ -326,10 +326,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:
             beyond tensors and plain containers (refused, never executed).
     """
     path = Path(path)
-    if not path.exists():
-        raise WeightsError(f"checkpoint {path} does not exist")
+    size = checkpoint_size(path)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
+
+        check_safetensors_header(path, size)
 
         try:
             return load_file(str(path))
@@ -355,6 +356,98 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:
     if not isinstance(obj, dict):
         raise WeightsError(f"{path}: expected a state dict (mapping of names to tensors), got {type(obj).__name__}")
     return obj
+
+
+#: the largest safetensors JSON header read (the format's own reference reader allows 100 MB)
+MAX_SAFETENSORS_HEADER = 100_000_000
+
+
+def checkpoint_size(path: Path) -> int:
+    """The size of a checkpoint that is a regular file and fits in memory; refused otherwise, before a byte is read.
+
+    A FIFO would block forever, ``/dev/zero`` would be read until memory runs out, a folder is
+    not a checkpoint: each is refused by what :func:`os.stat` says.
+
+    Raises:
+        WeightsError: missing, not a regular file, or larger than the memory limit (``ZOO_MAX_MEMORY_MB``).
+    """
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise WeightsError(f"checkpoint {path} does not exist; check the path") from None
+    except OSError as exc:
+        raise WeightsError(f"checkpoint {path} cannot be read ({exc.strerror}); check its permissions") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise WeightsError(f"checkpoint {path} is a folder; give the weights file inside it (.safetensors or .pth)")
+    if not stat.S_ISREG(st.st_mode):
+        raise WeightsError(f"checkpoint {path} is not a regular file (a pipe, socket or device); give a weights file")
+    from zoo.images import max_memory_bytes
+
+    if st.st_size > max_memory_bytes():
+        raise WeightsError(f"checkpoint {path} is {st.st_size / 2**30:.1f} GiB, over the {max_memory_bytes() >> 20} MiB "
+                           f"memory limit; set ZOO_MAX_MEMORY_MB to a larger number to load it")
+    return st.st_size
+
+
+def check_safetensors_header(path: Path, size: int) -> None:
+    """The header's length and every tensor's byte range lie inside the file (nothing is read past it).
+
+    Raises:
+        WeightsError: a header longer than the file or the limit, not JSON, or a tensor past the end.
+    """
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise WeightsError(f"{path}: {size} bytes is too short for a safetensors file; re-download or re-convert it")
+        (n,) = struct.unpack("<Q", head)
+        if n > min(size - 8, MAX_SAFETENSORS_HEADER):
+            raise WeightsError(f"{path}: not a valid safetensors file (its header claims {n} bytes of a {size}-byte "
+                               f"file); re-download or re-convert it")
+        try:
+            header = json.loads(f.read(n))
+        except ValueError as exc:
+            raise WeightsError(f"{path}: not a valid safetensors file (header is not JSON: {exc})") from None
+    data = size - 8 - n
+    if not isinstance(header, dict):
+        raise WeightsError(f"{path}: not a valid safetensors file (header is not a mapping)")
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data):
+            raise WeightsError(f"{path}: tensor {name!r} lies outside the file (offsets {offsets}, {data} data bytes); "
+                               f"the file is truncated or not safetensors: re-download or re-convert it")
+
+
+def check_dtypes(state: dict[str, "torch.Tensor"], expected: dict[str, "torch.Tensor"], owner: str) -> None:
+    """Refuse tensors whose kind differs from the model's, key by key (an int32 tensor into a float weight).
+
+    Floating tensors of another precision are cast as torch does (float16 into float32); an
+    integer or bool tensor where the model holds floats, or floats where it holds integers, is
+    an error naming the keys: loading would cast them silently into garbage.
+
+    Raises:
+        WeightsError: names up to five keys with the checkpoint's and the model's dtypes.
+    """
+    import torch
+
+    def kind(t: "torch.Tensor") -> str:
+        return "complex" if t.is_complex() else "float" if t.is_floating_point() else "bool" if t.dtype == torch.bool else "int"
+
+    bad = [(k, v.dtype, expected[k].dtype) for k, v in state.items()
+           if isinstance(v, torch.Tensor) and isinstance(expected.get(k), torch.Tensor) and kind(v) != kind(expected[k])]
+    if bad:
+        listed = ", ".join(f"{k} ({a} in the file, {b} in the model)" for k, a, b in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise WeightsError(f"{owner}: the checkpoint's tensors are of another kind than the model's: {listed}{more}; "
+                           f"loading would cast them silently. Convert the checkpoint to the model's dtypes, or use the "
+                           f"file this model was trained with")
 
 
 def _looks_like_torch_file(path: Path) -> bool:
