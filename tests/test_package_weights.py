@@ -99,3 +99,19 @@ def test_malformed_package_refs_are_catalog_errors(over, field):
     hashes = {"zoo_fake_models/models/a.param": "0" * 64, "zoo_fake_models/models/a.bin": "1" * 64}
     with pytest.raises(CatalogError, match=field):
         _ref(hashes, **over)
+
+
+def test_fetch_pin_prints_every_file_of_a_package_ref(fake_dist, monkeypatch):
+    """`zoo fetch --pin` on a package entry prints the fields to paste for a new release: file and companions."""
+    import zoo.catalog
+    from zoo.fetching import fetch_weights
+
+    _, hashes = fake_dist
+    card = zoo.catalog.MethodCard(
+        id="fake-sr.test", task="super-resolution", factory="rrdbnet", params={}, weights=(_ref(hashes),),
+        license=None, paper=None, description=None, settings=({},), origin="test")
+    monkeypatch.setattr(zoo.catalog, "get_card", lambda mid: card)
+    (msg,) = fetch_weights(["fake-sr.test"], pin=True)
+    assert msg.level == "result" and "zoo-fake-models 1.2.0" in msg.text
+    assert f"sha256: {hashes['zoo_fake_models/models/a.param']}" in msg.text
+    assert f"zoo_fake_models/models/a.bin: {hashes['zoo_fake_models/models/a.bin']}" in msg.text
