@@ -28,23 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+from zoo.results import pretty_setting, safe_name, sample_file  # noqa: F401 (safe_name re-exported)
+
 ASSETS = Path(__file__).with_name("site")
 SECTIONS_FILE = ".sections.json"
-
-
-def safe_name(text: str, limit: int = 120) -> str:
-    """A file-name-safe version of ``text`` (no separators, no leading dots)."""
-    s = _SAFE.sub("_", str(text)).strip("._") or "_"
-    return s[:limit]
-
-
-def sample_file(bench: str, method: str, setting: str, item: str) -> str:
-    """Where the harness writes a method's output for ``item`` (relative to the run folder);
-    ``method`` ``_input`` / ``_reference`` name the input and the reference."""
-    if method.startswith("_"):
-        return f"samples/{safe_name(bench)}/{method}--{safe_name(item)}.png"
-    return f"samples/{safe_name(bench)}/{safe_name(method)}--{safe_name(setting)}--{safe_name(item)}.png"
 
 
 def esc(value: Any) -> str:
@@ -58,17 +45,6 @@ def json_for_script(data: Any) -> str:
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return text
-
-
-def pretty_setting(setting: str) -> str:
-    """``{"quality":10,"space":"w+"}`` -> ``quality=10, space=w+`` ("" for the default point)."""
-    try:
-        d = json.loads(setting)
-    except (TypeError, ValueError):
-        return str(setting)
-    if not isinstance(d, dict):
-        return str(setting)
-    return ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in d.items())
 
 
 def _num(v: Any) -> float | None:
@@ -235,13 +211,14 @@ def _bench_notes(bg: pd.DataFrame) -> str:
 
 def _summary_tables(bg: pd.DataFrame) -> str:
     """Per-unit summary figures (``alias:key`` rows, e.g. a fairness probe's per-group gaps)."""
-    from zoo.report.leaderboard import _fmt
+    from zoo.report.leaderboard import _fmt, _insufficient
 
-    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     parts = []
     for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
         a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] if np.isfinite(r["mean"]) else str(r.note)
+                for _, r in a.iterrows()}
         keys = list(dict.fromkeys(k for (_, _, k) in vals))
         is_bound = lambda k: k.split("[", 1)[0].endswith(("_lo", "_hi"))  # noqa: E731
         overall = [k for k in keys if "[" not in k and not is_bound(k)]
@@ -252,6 +229,8 @@ def _summary_tables(bg: pd.DataFrame) -> str:
             v = vals.get((m, st, k))
             if v is None:
                 return "<td data-v=''></td>"
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return f"<td data-v='' class=muted>{esc(v)}</td>"
             lo_k = k.replace("[", "_lo[", 1) if "[" in k else k + "_lo"
             hi_k = k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"
             lo, hi = vals.get((m, st, lo_k)), vals.get((m, st, hi_k))

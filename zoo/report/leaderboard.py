@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
-COST = ("runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
-
-
-def machine_dependent(df: pd.DataFrame) -> pd.Series:
-    """Rows whose values depend on the machine, not the method: the cost columns, and timings a
-    method reports in its ``stats`` (keys ``seconds``, ``s_per_*``, or ending in ``_s`` / ``_ms``)."""
-    reported = df.fingerprint.astype(str).str.startswith("method-reported")
-    timing = df.metric.astype(str).str.fullmatch(r"seconds|s_per_.*|ms_per_.*|.*_(s|ms|seconds)")
-    return df.metric.isin(COST) | (reported & timing)
+from zoo.results import COST, machine_dependent  # noqa: F401 (re-exported: the report's readers import them here)
 
 
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
@@ -25,6 +19,28 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, se
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+#: Fewest people behind an interval when a dataset's items are repeated measures of people (their
+#: attributes carry ``person``, as zoo-fairness's counterfactual faces do): the interval of the mean
+#: resamples people, never the images of one person, and below this many it is not shown.
+MIN_PEOPLE = 6
+
+
+def _people(ok: pd.DataFrame) -> list[str] | None:
+    """The ``person`` attribute of each per-item row, or None when the rows do not all carry one."""
+    if "attributes" not in ok or (ok.item == "*").any():
+        return None
+    out = []
+    for a in ok.attributes:
+        try:
+            person = json.loads(a).get("person") if isinstance(a, str) and a else None
+        except (ValueError, AttributeError):
+            person = None
+        if person is None:
+            return None
+        out.append(str(person))
+    return out
 
 
 def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
@@ -45,9 +61,18 @@ def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
             continue
         vals = ok.value.to_numpy(dtype=np.float64)
         lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
+        people = _people(ok)
         failed = int((g.status == "failed").sum())
         skipped = int((g.status == "skipped").sum())
         notes = [f"{failed} item(s) failed"] if failed else []
+        if people is not None:  # items are repeated measures of people: the interval resamples people
+            k = len(set(people))
+            notes.append(f"{len(vals)} images of {k} {'person' if k == 1 else 'people'}")
+            if k < MIN_PEOPLE:
+                lo, hi = np.nan, np.nan
+                notes.append(f"no interval: insufficient n ({k} of {MIN_PEOPLE} people)")
+            else:
+                lo, hi = bootstrap_ci(pd.Series(vals).groupby(people).mean().to_numpy(), seed=seed)
         notes += [f"{skipped} item(s) not measurable ({g[g.status == 'skipped'].error.iloc[0]})"] if skipped else []
         notes += sorted({str(e) for e in ok.error if isinstance(e, str) and e})  # notes on measured values (e.g. low n)
         rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
@@ -108,16 +133,22 @@ def _headline_metrics(metrics: list[str]) -> list[str]:
     return out
 
 
+def _insufficient(bg: pd.DataFrame) -> pd.Series:
+    """Summary rows a metric withheld for too few independent units (their note says so)."""
+    return bg["mean"].isna() & bg.note.astype(str).str.startswith("insufficient n")
+
+
 def _summary_tables(bg: pd.DataFrame) -> list[str]:
     """Per-unit summary figures (``alias:key`` rows, e.g. a probe's rates and per-group gaps) as
     two compact tables: overall figures (value [lo, hi]) and per-group figures."""
-    agg = bg[bg.metric.str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     if agg.empty:
         return []
     lines = []
     for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
         a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] if np.isfinite(r["mean"]) else str(r.note)
+                for _, r in a.iterrows()}
         keys = list(dict.fromkeys(k for (_, _, k) in vals))
         overall = [k for k in keys if "[" not in k and not k.endswith(("_lo", "_hi"))]
         grouped = [k for k in keys if "[" in k and not k.split("[")[0].endswith(("_lo", "_hi"))]
@@ -127,6 +158,8 @@ def _summary_tables(bg: pd.DataFrame) -> list[str]:
             v = vals.get((m, st, k))
             if v is None:
                 return ""
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return v
             lo, hi = vals.get((m, st, k.replace("[", "_lo[", 1) if "[" in k else k + "_lo")), vals.get((m, st, k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"))
             return _fmt(v) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None and np.isfinite(lo) else "")
 
