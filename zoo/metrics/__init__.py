@@ -148,7 +148,12 @@ class Metric:
         """
         self._check(output, reference)
         if self.paired:
-            return MetricResult.of(self._values(output, reference, **extras))
+            self.__dict__.pop("item_reasons", None)
+            raw = self._values(output, reference, **extras)
+            if not isinstance(raw, MetricResult) and self.__dict__.get("item_reasons"):
+                # the contract before MetricResult: reasons left in ``self.item_reasons`` by this call (deprecated)
+                return MetricResult(raw, list(self.__dict__["item_reasons"]))
+            return MetricResult.of(raw)
         self.reset()
         self._update(output, reference, **extras)
         return self.result()

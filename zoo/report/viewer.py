@@ -10,7 +10,7 @@ import pandas as pd
 
 from zoo.report.board import direction
 from zoo.report.markup import num
-from zoo.results import COST, pretty_setting, sample_file
+from zoo.results import COST, pretty_setting, safe_name, sample_file
 
 __all__ = ["viewer_data"]
 
@@ -35,6 +35,8 @@ def viewer_data(out: Path, df: pd.DataFrame, bench: str, meta: dict, seen: dict[
     sampled = meta.get("datasets", {}).get(bench, {}).get("samples")
     sampled = set(map(str, sampled)) if sampled is not None else None  # older runs: whatever is on disk
     images: dict[str, dict[str, str]] = {}
+    folder = out / "samples" / safe_name(bench)
+    shown = sorted({p.name.split("--", 1)[0][1:] for p in folder.glob("_*--*.png")} - {"input", "reference"})
     for item in items:
         found = {}
         if sampled is not None and item not in sampled:  # a file left by an earlier run with other items
@@ -42,6 +44,10 @@ def viewer_data(out: Path, df: pd.DataFrame, bench: str, meta: dict, seen: dict[
             continue
         for key, who in (("input", "_input"), ("reference", "_reference")):
             rel = sample_file(bench, who, "", item)
+            if (out / rel).is_file():
+                found[key] = canonical(rel)
+        for key in shown:  # the image extras the task spec shows (TaskSpec.shown_extras), e.g. the style image
+            rel = sample_file(bench, f"_{key}", "", item)
             if (out / rel).is_file():
                 found[key] = canonical(rel)
         for u in units:
