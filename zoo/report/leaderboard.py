@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from zoo.report.ranking import below_baseline, is_lossless
 from zoo.results import COST, machine_dependent  # noqa: F401 (re-exported: the report's readers import them here)
 
 
@@ -100,15 +101,12 @@ def table_metrics(bg: pd.DataFrame) -> list[str]:
 
 
 def best_means(bg: pd.DataFrame, meta: dict, bench: str, metrics: list[str]) -> dict[str, float]:
-    """The best mean of each metric column of a benchmark's summary (by its direction); cost
-    columns, columns without a direction and columns with fewer than two values have none."""
-    best = {}
-    for m in metrics:
-        mm = bg[(bg.metric == m) & bg["mean"].notna()]
-        d = _direction(meta, bench, m)
-        if len(mm) > 1 and d is not None and m not in COST:
-            best[m] = mm["mean"].max() if d else mm["mean"].min()
-    return best
+    """The best mean of each column among comparable rows (the ★): never on cost or rate columns, nor
+    across a rate–distortion benchmark's operating points; lossless rows and rows below a trivial
+    baseline take no part (:mod:`zoo.report.ranking`)."""
+    from zoo.report.ranking import best_means as ranked_best
+
+    return ranked_best(bg, meta, bench, metrics)
 
 
 def _direction(meta: dict, bench: str, metric: str) -> bool | None:
@@ -207,8 +205,14 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
             lines.append("| " + " | ".join(header) + " |")
             lines.append("|" + "---|" * len(header))
             best = best_means(bg, meta, bench, metrics)
+            below = below_baseline(bg, meta, bench)
+            lossless = []
             for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
-                cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
+                if is_lossless(meta, bench, method, setting):
+                    lossless.append((method, setting, g))
+                    continue
+                mark = f" — below baseline `{below[(method, setting)]}`" if (method, setting) in below else ""
+                cells = [f"`{method}`{mark}", "" if setting == "{}" else f"`{setting}`"]
                 ns = g[~g.metric.isin(COST)].n
                 cells.append(str(int(ns.max())) if len(ns) else "")
                 whole = g[(g.metric == "*") & g.status.isin(["unavailable", "failed"])]
@@ -229,6 +233,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                     cells.append(txt)
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            lines += _comparability_lines(meta, bench, below, lossless)
             lines += _summary_tables(bg)
             unavailable = bg[bg.status == "unavailable"]
             unavailable = pd.concat([unavailable[unavailable.metric != "*"].drop_duplicates(["metric"]),
@@ -250,6 +255,36 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".3f") if len(table) else "(not enough points)", ""]
     lines += _licence_lines(meta)
     return "\n".join(lines)
+
+
+def _comparability_lines(meta: dict, bench: str, below: dict, lossless: list) -> list[str]:
+    """Under a table: why it has no ★ (rate–distortion), the lossless rows apart, the baseline rule."""
+    from zoo.report.ranking import rate_columns
+
+    lines = []
+    rates = sorted(rate_columns(meta, bench))
+    if rates:
+        lines += [f"No ★ in this table: each row is an operating point at its own rate ({', '.join(rates)}); "
+                  "a higher rate buys quality, so compare codecs by BD-rate and the rate–distortion plot.", ""]
+    if lossless:
+        cols = rates or ["bpp"]
+        lines += ["Lossless (every item reproduced exactly; distortion columns are not comparable with the lossy rows):", "",
+                  "| method | setting | n | " + " | ".join(f"{c} ↓" for c in cols) + " |", "|" + "---|" * (3 + len(cols))]
+        for method, setting, g in lossless:
+            n = g[~g.metric.isin(COST)].n
+            cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`", str(int(n.max())) if len(n) else ""]
+            for c in cols:
+                r = g[g.metric == c]
+                cells.append("" if r.empty else _fmt(r["mean"].iloc[0], c)
+                             + (f" [{_fmt(r.ci_low.iloc[0])}, {_fmt(r.ci_high.iloc[0])}]" if np.isfinite(r.ci_low.iloc[0]) else ""))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    spec = meta.get("baselines", {}).get(bench)
+    if spec:
+        lines += [f"Trivial baselines: {', '.join(f'`{b}`' for b in spec['methods'])}; a method worse than one on "
+                  f"{spec['judged_on']} is marked \"below baseline\" and gets no ★"
+                  + (f" ({len(below)} row(s) here)." if below else "."), ""]
+    return lines
 
 
 def _licence_lines(meta: dict) -> list[str]:
