@@ -241,6 +241,10 @@ class Runner:
                 continue
             with phase(self.timing, "samples_s"):
                 write_image(self.out / sample_file(plan.bench.name, "_input", "", i), s.input)
+                for key in getattr(plan.spec, "shown_extras", ()):
+                    extra = s.extras.get(key)
+                    if isinstance(extra, torch.Tensor) and extra.dim() == 3:
+                        write_image(self.out / sample_file(plan.bench.name, f"_{key}", "", i), extra)
                 if s.reference is not None:
                     write_image(self.out / sample_file(plan.bench.name, "_reference", "", i), s.reference)
 
