@@ -65,6 +65,7 @@ class UnitContext:
     round_outputs: bool = True
     sharded: bool = False
     save_samples: Callable[[list[str], torch.Tensor], None] = lambda ids, y: None
+    #: this unit's seconds by phase (:data:`zoo.harness.measure.PHASES`), filled by :func:`run_unit`
     timing: dict[str, float] = field(default_factory=dict)
 
 
@@ -83,7 +84,8 @@ def load_or_fail(ctx: UnitContext) -> tuple[Any, list[dict]]:
     with the reason; anything else (integrity failures included) is a failure of the method.
     """
     try:
-        return ctx.load(ctx.card.id, ctx.setting), []
+        with phase(ctx.timing, "load_s"):
+            return ctx.load(ctx.card.id, ctx.setting), []
     except Exception as exc:
         err = f"{type(exc).__name__}: {exc}"
         status = "unavailable" if isinstance(exc, WeightsError) and not isinstance(exc, WeightsIntegrityError) else "failed"
@@ -108,12 +110,17 @@ def read_batches(ctx: UnitContext, failed: list[dict]) -> Iterator[Batch]:
         samples = []
         for i in range(start, min(start + bs, n)):
             try:
-                samples.append(ctx.spec.sample(ctx.dataset[i], ctx.bench.options))
+                with phase(ctx.timing, "decode_s"):
+                    item = ctx.dataset[i]  # decoded once per dataset, shared by the units that read it
+                with phase(ctx.timing, "degrade_s"):
+                    samples.append(ctx.spec.sample(item, ctx.bench.options))
             except Exception as exc:  # unreadable image: record that item, measure the rest
                 failed.append(make_row(ctx.base, item=ctx.dataset.ids[i], metric="*", status="failed",
                                        error=f"{type(exc).__name__}: {exc}"))
         for group in _same_shape_groups(samples):
-            yield Batch.stack([samples[g] for g in group], ctx.device)
+            with phase(ctx.timing, "degrade_s"):
+                batch = Batch.stack([samples[g] for g in group], ctx.device)
+            yield batch
 
 
 @dataclass
@@ -146,8 +153,10 @@ def run_batch(ctx: UnitContext, method: Any, batch: Batch, costs: CostRows) -> B
     costs.add_batch(outcome, method)
     y = outcome.images.detach()
     if ctx.round_outputs:
-        y = quantize(y)
-    ctx.save_samples(batch.items, y)
+        with phase(ctx.timing, "round_s"):
+            y = quantize(y)
+    with phase(ctx.timing, "samples_s"):
+        ctx.save_samples(batch.items, y)
     return BatchRun(outcome, y, [])
 
 
@@ -328,8 +337,10 @@ def run_unit(ctx: UnitContext) -> UnitResult:
             if ran.outcome is not None and ran.images is not None:
                 rows += metrics.add(batch, ran.outcome, ran.images, method)
     rows += metrics.finish()
-    rows += costs.rows(mem)
-    return UnitResult(mark_unverified(pd.DataFrame(rows), method), metrics.states)
+    with phase(ctx.timing, "rows_s"):
+        rows += costs.rows(mem)
+        frame = mark_unverified(pd.DataFrame(rows), method)
+    return UnitResult(frame, metrics.states)
 
 
 def mark_unverified(df: pd.DataFrame, method: Any) -> pd.DataFrame:
