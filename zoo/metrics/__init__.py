@@ -42,6 +42,10 @@ class Metric:
     #: distance); None where it is not defined (bpp). The conformance kit checks it.
     ideal: ClassVar[float | None] = None
     unit: ClassVar[str] = ""
+    #: the regression gate's tolerance for this metric's values when neither ``--tolerance`` nor the
+    #: suite sets one: its noise floor across machines and thread counts, absolute (``1e-4``), relative
+    #: to the baseline value (``"0.01%"``) or both (``"1e-6+0.01%"``); None: the gate's default 1e-4
+    tolerance: ClassVar[float | str | None] = None
 
     def requirements(self) -> set[str]:
         """Every input this metric reads besides the output (an instance may narrow or widen ``needs``)."""
