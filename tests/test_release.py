@@ -79,7 +79,11 @@ def core_wheel(tmp_path_factory) -> tuple[Path, Path]:
     """(the core wheel built from this checkout, uv.lock's pins as a constraints file)."""
     uv = _uv()
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([uv, "build", "--wheel", "--quiet", "--package", "imagezoo", "-o", str(out)], cwd=REPO, check=True)
+    given = os.environ.get("ZOO_DIST")  # .ci/run passes the wheels its smoke test built
+    if given and list(Path(given).glob("imagezoo-*.whl")):
+        shutil.copy(next(Path(given).glob("imagezoo-*.whl")), out)
+    else:
+        subprocess.run([uv, "build", "--wheel", "--quiet", "--package", "imagezoo", "-o", str(out)], cwd=REPO, check=True)
     constraints = out / "constraints.txt"
     subprocess.run([uv, "export", "--frozen", "--all-packages", "--no-emit-workspace", "--no-hashes", "--all-extras",
                     "--quiet", "-o", str(constraints)], cwd=REPO, check=True)
@@ -143,10 +147,9 @@ def test_a_plugin_added_with_uv_add_editable_survives_uv_sync(core_wheel, tmp_pa
     proj.mkdir()
     (proj / "pyproject.toml").write_text(
         '[project]\nname = "my-study"\nversion = "0"\nrequires-python = ">=3.11,<3.12"\ndependencies = ["imagezoo"]\n\n'
-        '[tool.uv]\nenvironments = ["sys_platform == \'linux\'"]  # resolvable from the cache alone\n\n'
+        '[tool.uv]\nenvironments = ["sys_platform == \'linux\'"]\n\n'
         f'[tool.uv.sources]\nimagezoo = {{ path = "{wheel}" }}\n')
-    env = _env(tmp_path)
-    env["UV_OFFLINE"] = "1"  # uv's cache holds every pinned dependency after the checkout's `uv sync`
+    env = _env(tmp_path)  # uv locks against the registry (a universal lock needs more than the cache holds)
     run = lambda *a: subprocess.run([uv, *a], cwd=proj, env=env, capture_output=True, text=True)  # noqa: E731
     for name in ("kit-dev", "kit-pip"):
         subprocess.run([uv, "run", "--no-project", "--with", str(wheel), "zoo", "new-plugin", name, "-o", str(tmp_path)],
