@@ -291,7 +291,7 @@ def test_tolerance_matches_column_alias_and_metric_name_column_wins():
 
 
 @pytest.mark.parametrize("item,match", [
-    ("psnr=nan", ">= 0"), ("psnr=-1", ">= 0"), ("psnr", "expected METRIC=ABS"), ("=1", "expected METRIC=ABS"),
+    ("psnr=nan", ">= 0"), ("psnr=-1", ">= 0"), ("psnr", "expected NAME=TOL"), ("=1", "expected NAME=TOL"),
     ("psnr=0.1,psnr=0.2", "given twice"),
 ])
 def test_bad_tolerances_are_refused(item, match):
