@@ -94,8 +94,9 @@ def core_wheel(tmp_path_factory) -> tuple[Path, Path]:
 def _pip_install(venv: Path, constraints: Path, *args: str) -> None:
     """uv pip install into ``venv``: from the cache alone if it can (seconds), else from the registry."""
     cmd = [_uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-c", str(constraints), *args]
-    if subprocess.run([*cmd, "--offline"], capture_output=True).returncode != 0:
-        subprocess.run(cmd, check=True)
+    where = venv.parent  # not the checkout: its [tool.uv] settings (compile-bytecode) are not a user's
+    if subprocess.run([*cmd, "--offline"], capture_output=True, cwd=where).returncode != 0:
+        subprocess.run(cmd, check=True, cwd=where)
 
 
 def _env(tmp: Path, venv: Path | None = None) -> dict:
@@ -120,7 +121,7 @@ def test_new_plugin_passes_its_tests_in_a_fresh_venv_against_the_core_wheel(core
     """An author's path with nothing of the checkout: core wheel, `zoo new-plugin`, install, pytest."""
     wheel, constraints = core_wheel
     venv = tmp_path / "venv"
-    subprocess.run([_uv(), "venv", "--quiet", str(venv)], check=True)
+    subprocess.run([_uv(), "venv", "--quiet", str(venv)], check=True, cwd=tmp_path)
     _pip_install(venv, constraints, str(wheel), "pytest")
     env = _env(tmp_path, venv)
     where = subprocess.run([venv / "bin" / "python", "-c", "import zoo; print(zoo.__file__)"], env=env, cwd=tmp_path,

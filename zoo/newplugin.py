@@ -30,7 +30,8 @@ requires-python = ">=3.10"
 # keep this line; or point the dependency at it directly with a direct reference:
 #   dependencies = ["imagezoo @ git+https://github.com/OWNER/imagezoo@v{core_version}"]
 #   dependencies = ["imagezoo @ file:///ABSOLUTE/PATH/imagezoo-{core_version}-py3-none-any.whl"]
-# (uv: keep the range here and add  [tool.uv.sources] imagezoo = {{ git = "https://github.com/OWNER/imagezoo", tag = "v{core_version}" }})
+# (a uv project: keep the range; `uv add "imagezoo @ git+https://github.com/OWNER/imagezoo@v{core_version}"` records
+# the repository as imagezoo's uv source, which is not published with the plugin)
 dependencies = ["imagezoo{core_range}"]
 
 [project.entry-points.zoo]
