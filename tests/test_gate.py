@@ -173,3 +173,30 @@ def test_html_diff_wording_matches_its_table(tmp_path):
     page = _diff_html(baseline_diff(*_moved(tmp_path), "base.csv"))
     assert re.findall(r'<tr class="moved (\w+)"', page).count("within") == 1
     assert "; 1 mean(s) moved within tolerance" in page
+
+
+# -- docs/own-images.md's suite file runs as printed -------------------------------------------------
+def test_own_images_guide_suite_runs_on_a_folder(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    import zoo
+    from zoo.harness.suite import load_suite
+
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "own-images.md").read_text()
+    text = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "photos" / "trip").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, size in (("a.png", (200, 180)), ("trip/b.jpg", (170, 170)), ("c.png", (300, 280))):  # ms-ssim: >= 161 px
+        arr = (np.indices(size).sum(0)[..., None] * [1, 2, 3] + rng.integers(0, 40, (*size, 3))) % 256
+        Image.fromarray(arr.astype(np.uint8)).save(tmp_path / "photos" / name)
+    (tmp_path / "my-photos.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)  # the guide's paths are relative to where zoo runs
+    suite = load_suite("my-photos.yaml")
+    assert [b.name for b in suite.benchmarks] == ["sr-x4", "codecs"] and suite.tolerances["psnr"].absolute == 0.01
+    run = zoo.bench("my-photos.yaml", out=tmp_path / "run", progress=False, methods=["bicubic.classical", "jpeg.pil"])
+    assert run.failures.empty
+    sr = run.results[(run.results.benchmark == "sr-x4") & (run.results.metric == "psnr-y")]
+    assert sorted(sr["item"].unique()) == ["a", "c", "trip/b"]  # ids: relative paths without extension
