@@ -193,7 +193,7 @@ def test_own_images_guide_suite_runs_on_a_folder(tmp_path, monkeypatch):
         arr = (np.indices(size).sum(0)[..., None] * [1, 2, 3] + rng.integers(0, 40, (*size, 3))) % 256
         Image.fromarray(arr.astype(np.uint8)).save(tmp_path / "photos" / name)
     (tmp_path / "my-photos.yaml").write_text(text)
-    monkeypatch.chdir(tmp_path)  # the guide's paths are relative to where zoo runs
+    monkeypatch.chdir(tmp_path)  # zoo run beside the suite file, as the guide shows
     suite = load_suite("my-photos.yaml")
     assert [b.name for b in suite.benchmarks] == ["sr-x4", "codecs"] and suite.tolerances["psnr"].absolute == 0.01
     run = zoo.bench("my-photos.yaml", out=tmp_path / "run", progress=False, methods=["bicubic.classical", "jpeg.pil"])
