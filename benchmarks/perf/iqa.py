@@ -1,6 +1,7 @@
 """zoo-iqa speed: each metric against the fastest installable peer, same process, same inputs.
 
-Peers: piq 0.8 (BRISQUE, FSIM/FSIMc, VIF-p, GMSD), sewar (VIF-p, per image in numpy),
+Peers: piq 0.8 (BRISQUE, FSIM/FSIMc, VIF-p, GMSD; on float32 inputs as users call it, and on float64, the
+precision ours computes in, as MATLAB does), sewar (VIF-p, per image in numpy),
 DISTS_pytorch (DISTS; both sides on the same seeded random VGG-16, as the trunk is a
 download). NIQE has no installable peer (pyiqa pulls transformers, datasets, bitsandbytes;
 scikit-video's NIQE uses another model): its time is printed alone, beside SSIM's.
@@ -75,6 +76,8 @@ def main() -> None:
     with mock.patch.object(dists_release.models, "vgg16", lambda pretrained=True: SimpleNamespace(features=random_vgg16_features(0))):
         dists_peer = dists_release.DISTS().eval()
 
+    out64, ref64 = out.double(), ref.double()  # piq at the precision ours computes in (MATLAB's double)
+
     def sewar_vif():
         return torch.tensor([sewar.vifp(yiq255(r[None])[0, 0].numpy(), yiq255(o[None])[0, 0].numpy(), sigma_nsq=2) for r, o in zip(ref, out)])
 
@@ -87,8 +90,12 @@ def main() -> None:
         ("fsim", "piq", lambda: m["fsim"](out, ref), lambda: piq.fsim(out, ref, data_range=1.0, chromatic=False, reduction="none")),
         ("fsimc", "piq", lambda: m["fsimc"](out, ref), lambda: piq.fsim(out, ref, data_range=1.0, chromatic=True, reduction="none")),
         ("vif", "piq", lambda: m["vif"](out, ref), lambda: piq.vif_p(out, ref, data_range=1.0, reduction="none")),
+        ("fsim", "piq float64", lambda: m["fsim"](out, ref), lambda: piq.fsim(out64, ref64, data_range=1.0, chromatic=False, reduction="none")),
+        ("fsimc", "piq float64", lambda: m["fsimc"](out, ref), lambda: piq.fsim(out64, ref64, data_range=1.0, chromatic=True, reduction="none")),
+        ("vif", "piq float64", lambda: m["vif"](out, ref), lambda: piq.vif_p(out64, ref64, data_range=1.0, reduction="none")),
         ("vif", "sewar", lambda: m["vif"](out, ref), sewar_vif),
         ("gmsd", "piq", lambda: m["gmsd"](out, ref), lambda: piq.gmsd(out, ref, data_range=1.0, reduction="none")),
+        ("gmsd", "piq float64", lambda: m["gmsd"](out, ref), lambda: piq.gmsd(out64, ref64, data_range=1.0, reduction="none")),
         ("dists", "DISTS_pytorch", lambda: m["dists"](out, ref), lambda: dists_peer(ref, out, batch_average=False)),
     ]
     print(f"torch {torch.__version__}, numpy {np.__version__}, piq {piq.__version__}, {args.threads} threads, "
