@@ -260,6 +260,7 @@ class StyleTransferSpec(TaskSpec):
     name = "style-transfer"
     method_class = Stylizer
     provides = ("style",)
+    shown_extras = ("style",)  # a reader judges a stylization with the style image in view
 
     def run(self, method: Stylizer, batch: Batch, options: dict[str, Any]) -> Outcome:
         return Outcome(method.stylize(batch.input, batch.extras.get("style")))

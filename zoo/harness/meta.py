@@ -37,5 +37,8 @@ def run_meta(runner) -> dict:
                       for b in runner.suite.benchmarks if b.baselines},
         **runner.meta,
         "units": {"computed": runner.computed, "reused": runner.reused, "retried": getattr(runner, "retried", 0)},
+        # seconds by phase (zoo.harness.measure.PHASES) over the computed units, run_s the whole run;
+        # unit_timing: the same per computed unit (reused units cost only reuse_s)
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},
+        "unit_timing": list(getattr(getattr(runner, "clock", None), "units", [])),
     }

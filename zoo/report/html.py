@@ -355,6 +355,10 @@ def _viewer(out: Path, df: pd.DataFrame, bench: str, meta: dict, seen: dict[str,
             rel = sample_file(bench, who, "", item)
             if (out / rel).is_file():
                 found[key] = canonical(rel)
+        for key in ("style",):  # the image extras a task spec shows (TaskSpec.shown_extras)
+            rel = sample_file(bench, f"_{key}", "", item)
+            if (out / rel).is_file():
+                found[key] = canonical(rel)
         for u in units:
             rel = sample_file(bench, u[0], u[1], item)
             if (out / rel).is_file():
