@@ -59,6 +59,15 @@ class MetricResult:
         return raw if isinstance(raw, MetricResult) else cls(raw)
 
 
+def _float64(v: Any) -> Any:
+    """A value tensor (or a mapping of them) as float64; anything else as it is."""
+    if isinstance(v, torch.Tensor):
+        return v.to(torch.float64)
+    if isinstance(v, dict):
+        return {k: _float64(t) for k, t in v.items()}
+    return v
+
+
 class Metric:
     """Base metric.
 
@@ -78,6 +87,10 @@ class Metric:
     #: distance); None where it is not defined (bpp). The conformance kit checks it.
     ideal: ClassVar[float | None] = None
     unit: ClassVar[str] = ""
+    #: the regression gate's tolerance for this metric's values when neither ``--tolerance`` nor the
+    #: suite sets one: its noise floor across machines and thread counts, absolute (``1e-4``), relative
+    #: to the baseline value (``"0.01%"``) or both (``"1e-6+0.01%"``); None: the gate's default 1e-4
+    tolerance: ClassVar[float | str | None] = None
 
     def requirements(self) -> set[str]:
         """Every input this metric reads besides the output (an instance may narrow or widen ``needs``)."""
@@ -130,19 +143,21 @@ class Metric:
             self._update(output, reference, **extras)
 
     def compute(self) -> torch.Tensor:
-        """Per-item values of everything seen (paired), or the set's single value."""
+        """Per-item values of everything seen (paired), or the set's single value (float64)."""
         if self.paired:
             return torch.cat(self._per_item) if self._per_item else torch.empty(0, dtype=torch.float64)
         return self.result().values
 
     def result(self) -> MetricResult:
-        """A distribution metric's value over everything :meth:`update` has seen, with its notes."""
+        """A distribution metric's value over everything :meth:`update` has seen, with its notes (float64)."""
         if self.paired:
             return MetricResult(self.compute())
-        return MetricResult.of(self._compute())
+        r = MetricResult.of(self._compute())
+        r.values = _float64(r.values)
+        return r
 
     def measure(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> MetricResult:
-        """A paired metric on one batch: per-item values, why any item has none, and notes.
+        """A paired metric on one batch: per-item values (float64), why any item has none, and notes.
 
         A distribution metric measures the batch as a set of its own (its state is reset).
         """
@@ -152,14 +167,16 @@ class Metric:
             raw = self._values(output, reference, **extras)
             if not isinstance(raw, MetricResult) and self.__dict__.get("item_reasons"):
                 # the contract before MetricResult: reasons left in ``self.item_reasons`` by this call (deprecated)
-                return MetricResult(raw, list(self.__dict__["item_reasons"]))
-            return MetricResult.of(raw)
+                raw = MetricResult(raw, list(self.__dict__["item_reasons"]))
+            r = MetricResult.of(raw)
+            r.values = _float64(r.values)
+            return r
         self.reset()
         self._update(output, reference, **extras)
         return self.result()
 
     def __call__(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> Any:
-        """The functional form: :meth:`measure`'s values alone."""
+        """The functional form: :meth:`measure`'s values alone, as float64 (one dtype for every metric)."""
         return self.measure(output, reference, **extras).values
 
     # -- checks ------------------------------------------------------------------------------

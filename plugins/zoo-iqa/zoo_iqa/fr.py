@@ -40,11 +40,23 @@ def yiq255(x: torch.Tensor) -> torch.Tensor:
 
 
 def conv2_same(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """MATLAB ``conv2(x, k, 'same')`` (true convolution, zero borders) on N x 1 x H x W."""
+    """MATLAB ``conv2(x, k, 'same')`` (true convolution, zero borders) on N x 1 x H x W.
+
+    Written as shifted multiply-adds over the (small) kernel's non-zero taps: PyTorch's CPU
+    conv2d is slow for one float64 channel and a 2x2 / 3x3 kernel.
+    """
     kh, kw = k.shape
-    kf = torch.flip(k, (0, 1)).to(x)[None, None]
+    kf = torch.flip(k, (0, 1)).double()
     pad = (kw - 1 - kw // 2, kw // 2, kh - 1 - kh // 2, kh // 2)  # left, right, top, bottom
-    return F.conv2d(F.pad(x, pad), kf)
+    xp = F.pad(x, pad)
+    h, w = x.shape[-2:]
+    out = torch.zeros_like(x)
+    for i in range(kh):
+        for j in range(kw):
+            t = float(kf[i, j])
+            if t:
+                out.add_(xp[..., i : i + h, j : j + w], alpha=t)
+    return out
 
 
 def filter2_valid(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
