@@ -14,6 +14,7 @@ DISTRIBUTIONS = ("imagezoo", "torch", "torchvision", "numpy", "pandas", "pillow"
 
 def run_meta(runner) -> dict:
     """meta.json for a finished run."""
+    from zoo.harness.dispatch import execution_meta
     from zoo.plugins import plugin_report
 
     versions = {}
@@ -33,4 +34,5 @@ def run_meta(runner) -> dict:
         **runner.meta,
         "units": {"computed": runner.computed, "reused": runner.reused, "retried": getattr(runner, "retried", 0)},
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},
+        "execution": execution_meta(runner),
     }
