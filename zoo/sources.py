@@ -32,14 +32,37 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlparse
 
 from zoo.cache import cached_sha256, offline, sha256_file, zoo_cache_dir
 from zoo.errors import WeightsError, WeightsIntegrityError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from zoo.weights import WeightsRef
+
+
+class WeightsRef(Protocol):
+    """What this module reads of a catalog weights reference (:class:`zoo.weights.WeightsRef`).
+
+    Declared here, not imported, so that :mod:`zoo.weights` (which resolves files through this
+    module) sits above it: the two form no import cycle.
+    """
+
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def sha256_prefix(self) -> str | None: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def part(self) -> str | None: ...
+    @property
+    def bundled(self) -> str | None: ...
+    @property
+    def provenance(self) -> str | None: ...
+    @property
+    def expected_source_sha256(self) -> str | None: ...
 
 #: hosts whose links are web pages (consent screens, previews), never the file itself
 MANUAL_HOSTS = {"drive.google.com": "Google Drive", "docs.google.com": "Google Drive", "dropbox.com": "Dropbox",

@@ -14,92 +14,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
-from torch import nn
 
-from zoo.errors import ContractError, ZooError
+from zoo.errors import ContractError
+from zoo.method import RANGE_TOLERANCE, Method, check_images
 from zoo.taskspec import Batch, Outcome, Sample, TaskSpec
 
-RANGE_TOLERANCE = 1e-6
-
-
-def check_images(x: Any, who: str, what: str = "input") -> torch.Tensor:
-    """Check the tensor convention; raise :class:`ContractError` naming ``who`` and the fix."""
-    if not isinstance(x, torch.Tensor):
-        raise ContractError(f"{who}: {what} must be a torch.Tensor (N x 3 x H x W float32 in [0, 1]), got {type(x).__name__}")
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise ContractError(f"{who}: {what} must have shape N x 3 x H x W (RGB), got {tuple(x.shape)}")
-    if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-        raise ContractError(f"{who}: {what} is empty, shape {tuple(x.shape)}")
-    if x.dtype != torch.float32:
-        raise ContractError(f"{who}: {what} must be float32, got {x.dtype}; convert with zoo.images.to_float")
-    lo_t, hi_t = torch.aminmax(x.detach())  # one pass, no temporary; NaN propagates into both
-    lo, hi = float(lo_t), float(hi_t)
-    if lo != lo or hi != hi or abs(lo) == float("inf") or abs(hi) == float("inf"):
-        raise ContractError(f"{who}: {what} contains NaN or Inf values")
-    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-        raise ContractError(f"{who}: {what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]; clamp the result")
-    return x
-
-
-class Method(nn.Module):
-    """Base of every method: knows its id, task, card and device; works on batches.
-
-    Subclasses set ``task`` and implement the task's underscored call. Learned methods
-    load weights through :meth:`load_weights` (strict by default) and may override
-    :meth:`convert_state_dict` to map an official checkpoint layout onto their own.
-    """
-
-    task: ClassVar[str] = ""
-    #: the method optimises per image (Gatys, optimisation inversion, PULSE): callers run it
-    #: with gradients enabled and skip warm-up calls
-    needs_grad: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.id: str = type(self).__name__
-        self.card = None
-        #: per-call statistics a method may report (iterations, seconds to a quality), floats
-        self.stats: dict[str, float] = {}
-        #: names of optional weight parts that were not available when the method was loaded
-        self.missing_parts: set[str] = set()
-
-    @property
-    def device(self) -> torch.device:
-        for t in self.parameters():
-            return t.device
-        for t in self.buffers():
-            return t.device
-        return torch.device("cpu")
-
-    @staticmethod
-    def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Map an official checkpoint's keys onto this module's (identity by default)."""
-        return state
-
-    def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
-        """Load a state dict key for key (missing or unexpected keys are an error).
-
-        Multi-part methods (a card whose weight refs carry ``part:``) receive one call per
-        part and override this to route each part to its sub-module.
-        """
-        if part is not None:
-            raise ZooError(f"{self.id}: weights part {part!r} given, but {type(self).__name__} takes one state dict; "
-                           f"override load_weights(state, part) or drop `part:` from the catalog entry")
-        self.load_state_dict(self.convert_state_dict(state), strict=True)
-
-    def weights_state_dict(self) -> dict[str, torch.Tensor]:
-        """The weights in the layout :meth:`load_weights` takes (``zoo convert`` writes this)."""
-        return self.state_dict()
-
-    def _in(self, x: Any) -> torch.Tensor:
-        return check_images(x, self.id, "input").to(self.device)
-
-    def _out(self, y: Any) -> torch.Tensor:
-        return check_images(y, self.id, "output")
-
+__all__ = [
+    "RANGE_TOLERANCE", "check_images", "Method", "SuperResolver", "Compressor", "Translator", "Stylizer", "Latent",
+    "Inverter", "SuperResolutionSpec", "CompressionSpec", "TranslationSpec", "StyleTransferSpec", "InversionSpec", "SPECS",
+]
 
 class SuperResolver(Method):
     """``upscale(lr) -> hr`` with ``hr`` exactly ``scale`` times larger."""
@@ -305,18 +231,15 @@ class CompressionSpec(TaskSpec):
 
 
 class TranslationSpec(TaskSpec):
-    """Source image -> translated image; reference = the item's ``target`` when it has one."""
+    """Source image -> translated image; reference = the item's ``target`` when it has one.
+
+    A two-way method translates the way its ``direction`` setting says (an operating point, so
+    a suite lists ``settings: [{direction: BtoA}]``); there is no benchmark key for it.
+    """
 
     name = "translation"
     method_class = Translator
-    bench_keys = {"direction": "which way two-way models translate (AtoB, BtoA); default the method's first"}
     provides = ("target",)
-
-    def validate(self, options: dict[str, Any]) -> str | None:
-        d = options.get("direction")
-        if d is not None and not isinstance(d, str):
-            return f"direction must be a name such as AtoB, got {d!r}"
-        return None
 
     def sample(self, item: Any, options: dict[str, Any]) -> Sample:
         target = item.extras.get("target")
@@ -324,7 +247,8 @@ class TranslationSpec(TaskSpec):
                       dict(getattr(item, "attributes", {}) or {}), dict(item.extras))
 
     def run(self, method: Translator, batch: Batch, options: dict[str, Any]) -> Outcome:
-        return Outcome(method.translate(batch.input, options.get("direction")))
+        # the direction is the method's operating point (its `direction` setting), which also picks its weights
+        return Outcome(method.translate(batch.input))
 
     def check(self, method: Translator, x: torch.Tensor, y: torch.Tensor) -> str | None:
         return None if y.shape == x.shape else f"output shape {tuple(y.shape)} != input {tuple(x.shape)}"

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
 
-    from zoo.tasks import Method
+    from zoo.method import Method
 
 #: What every task supplies to metrics, whatever the spec adds.
 COMMON_PROVIDES = ("reference", "input", "items", "attributes", "method")
@@ -116,7 +116,7 @@ class TaskSpec:
 
     #: the task's name, as catalog entries, methods and suites spell it
     name: ClassVar[str] = ""
-    #: the method base class (a subclass of :class:`zoo.tasks.Method`)
+    #: the method base class (a subclass of :class:`zoo.method.Method`)
     method_class: ClassVar[type]
     #: extra benchmark keys this task accepts: key -> one-line description
     bench_keys: ClassVar[dict[str, str]] = {}

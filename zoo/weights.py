@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from zoo.cache import cached_sha256, hub_cache_dir, offline, sha256_file, zoo_cache_dir  # noqa: F401 (re-exported)
 from zoo.errors import WeightsError, WeightsIntegrityError
+from zoo.sources import cached_source, missing_source_message, parse_source, verified_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -72,8 +73,6 @@ class WeightsRef:
             return None
         if self.unmirrored:
             return self.sha256
-        from zoo.sources import parse_source
-
         url = parse_source(self.source).url
         same = url and self.file and url.rsplit("/", 1)[-1].split("?")[0] == self.file.rsplit("/", 1)[-1]
         return self.sha256 if same else None
@@ -100,8 +99,6 @@ def local_path(ref: WeightsRef) -> Path | None:
     found = _hub_cached(ref)
     if found is not None:
         return found
-    from zoo.sources import cached_source
-
     got = cached_source(ref)  # fetched from the official source (`zoo fetch --from-source`)
     return got[0] if got else None
 
@@ -184,8 +181,6 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
             raise WeightsError(f"{method_id}: bundled weights {ref.bundled!r} are missing from the installed package")
         verify(path, ref, method_id)
         return path
-    from zoo.sources import missing_source_message, verified_source
-
     if _hub_cached(ref) is None or ref.sha256 is None:
         fetched = verified_source(ref, method_id)  # a copy from the official source, checked again
         if fetched is not None:

@@ -9,7 +9,6 @@ here knows a task by name: the spec makes samples and calls the method.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import statistics
 import sys
@@ -24,24 +23,18 @@ from zoo.errors import MetricError, WeightsError, WeightsIntegrityError
 from zoo.harness.measure import PeakRSS, phase
 from zoo.images import quantize
 from zoo.metrics import Metric
+from zoo.results import MetricKey, encode_attributes, encode_setting, make_row
 from zoo.taskspec import Batch, Outcome, Sample, TaskSpec
 
 
-def setting_str(setting: dict) -> str:
-    return json.dumps(setting, sort_keys=True, separators=(",", ":"))
+#: the results format's names (:mod:`zoo.results`), under the names the harness used before it existed
+setting_str = encode_setting
+row = make_row
+_attr_str = encode_attributes
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def row(base: dict, **kw: Any) -> dict:
-    return {**base, "fingerprint": "", "status": "ok", "error": "", "value": float("nan"), "item": "*",
-            "attributes": "", **kw}
-
-
-def _attr_str(attributes: dict) -> str:
-    return json.dumps(attributes, sort_keys=True, default=str) if attributes else ""
 
 
 @dataclass
@@ -99,7 +92,7 @@ def _per_item_rows(base: dict, alias: str, metric: Metric, batch: Batch, vals: A
     reasons = list(getattr(metric, "item_reasons", None) or [])
     rows = []
     for key, v in named:
-        name = alias if key is None else f"{alias}.{key}"
+        name = MetricKey.named(alias, key).format()
         for j, (item, value) in enumerate(zip(batch.items, torch.as_tensor(v).reshape(-1).tolist())):
             attrs = _attr_str(batch.attributes[j])
             if math.isnan(value):
@@ -245,9 +238,11 @@ def _aggregate_rows(base: dict, alias: str, m: Metric, values: dict[str, list[fl
     try:
         summary = m.aggregate(values, attributes) or {}
     except Exception as exc:
-        return [row(base, metric=f"{alias}:aggregate", status="failed", error=f"{type(exc).__name__}: {exc}")]
-    return [row(base, metric=f"{alias}:{k}", value=float(v), fingerprint=m.fingerprint) if not math.isnan(float(v))
-            else row(base, metric=f"{alias}:{k}", status="skipped", fingerprint=m.fingerprint,
+        return [row(base, metric=MetricKey.summary(alias, "aggregate").format(), status="failed",
+                    error=f"{type(exc).__name__}: {exc}")]
+    return [row(base, metric=MetricKey.summary(alias, k).format(), value=float(v), fingerprint=m.fingerprint)
+            if not math.isnan(float(v))
+            else row(base, metric=MetricKey.summary(alias, k).format(), status="skipped", fingerprint=m.fingerprint,
                      error="undefined for this unit (too few items or none measured)")
             for k, v in summary.items()]
 

@@ -24,9 +24,10 @@ from zoo.errors import ZooError
 from zoo.harness.dispatch import ExecOptions
 from zoo.harness.execute import UnitContext, compute_distribution, log, setting_str
 from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
-from zoo.harness.store import COLUMNS, Store
+from zoo.harness.store import Store
 from zoo.harness.suite import Suite, load_suite
 from zoo.images import write_image
+from zoo.results import COLUMNS, sample_file
 
 EXECUTORS = ("local", "ray")
 
@@ -213,26 +214,20 @@ class Runner:
         return load_method(method_id, device=str(self.device), download=False, **setting)
 
     def _save_samples(self, bench: str, unit: Unit, ids: list[str], y: torch.Tensor) -> None:
-        from zoo.report.html import safe_name
-
         keep = set(self._sample_ids.get(bench, []))
         for i, img in zip(ids, y):
             if i in keep:
-                name = f"{safe_name(unit.card.id)}--{safe_name(setting_str(unit.setting))}--{safe_name(i)}.png"
-                write_image(self.out / "samples" / safe_name(bench) / name, img.cpu())
+                write_image(self.out / sample_file(bench, unit.card.id, setting_str(unit.setting), i), img.cpu())
 
     def _save_references(self, plan: BenchPlan) -> None:
-        from zoo.report.html import safe_name
-
         for i in self._sample_ids.get(plan.bench.name, []):
             try:
                 s = plan.spec.sample(plan.dataset[plan.dataset.ids.index(i)], plan.bench.options)
             except Exception:
                 continue
-            folder = self.out / "samples" / safe_name(plan.bench.name)
-            write_image(folder / f"_input--{safe_name(i)}.png", s.input)
+            write_image(self.out / sample_file(plan.bench.name, "_input", "", i), s.input)
             if s.reference is not None:
-                write_image(folder / f"_reference--{safe_name(i)}.png", s.reference)
+                write_image(self.out / sample_file(plan.bench.name, "_reference", "", i), s.reference)
 
 
 def weights_meta(card, setting: dict) -> dict:

@@ -30,8 +30,7 @@ import pandas as pd
 
 from zoo.errors import RunFolderError
 
-COLUMNS = ["run", "suite", "benchmark", "task", "dataset", "item", "method", "setting", "metric", "value",
-           "fingerprint", "status", "error", "attributes"]
+from zoo.results import COLUMNS  # noqa: F401 (the schema lives in zoo.results; re-exported for the store's readers)
 
 
 MARKER = ".zoo-run"

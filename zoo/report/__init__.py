@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from zoo.report.leaderboard import leaderboard_markdown, summarize
+from zoo.results import load_results
+
+__all__ = ["write_report", "rebuild_site", "load_results"]
 
 
 def write_report(run) -> Path:
@@ -90,37 +92,6 @@ def _cached_figures(out: Path, df: pd.DataFrame, code: tuple[str, ...] = ()) -> 
 def _remember_figures(out: Path, df: pd.DataFrame, figures: list[Path], code: tuple[str, ...] = ()) -> None:
     paths = [str(Path(p).resolve().relative_to(out.resolve())) for p in figures]
     (out / FIGURES_INDEX).write_text(json.dumps({"digest": _figures_digest(out, df, code), "paths": paths}))
-
-
-def load_results(path: str | Path) -> pd.DataFrame:
-    """Results of a run folder (or a results.csv/.parquet file)."""
-    from zoo.errors import ZooError
-
-    p = Path(path)
-    if p.is_dir():
-        for name in ("results.parquet", "results.csv"):
-            if (p / name).exists():
-                p = p / name
-                break
-    if not p.is_file():
-        raise ZooError(f"{path}: no results.parquet or results.csv here; pass a run folder written by `zoo bench`")
-    try:
-        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"])
-        missing = {"setting", "value", "metric", "method", "status"} - set(df.columns)
-        if missing:
-            raise ValueError(f"missing column(s) {sorted(missing)}")
-    except Exception as exc:
-        raise ZooError(
-            f"{p}: damaged or not a results table ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}). If it "
-            f"belongs to a run folder, re-run `zoo bench SUITE -o {p.parent}`: the report is rebuilt from the stored "
-            f"units in parts/ without recomputing them"
-        ) from exc
-    for col in ("fingerprint", "error", "attributes"):  # an empty text cell of a CSV reads as NaN, and NaN != NaN
-        if col in df.columns:
-            df[col] = df[col].astype(object).where(df[col].notna(), "")
-    df["setting"] = df["setting"].astype(str)
-    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(np.float64)
-    return df
 
 
 def rebuild_site(out: str | Path, against: str | None = None, tolerances: dict[str, float] | None = None,

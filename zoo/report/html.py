@@ -28,23 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+from zoo.results import pretty_setting, safe_name, sample_file  # noqa: F401 (safe_name re-exported)
+
 ASSETS = Path(__file__).with_name("site")
 SECTIONS_FILE = ".sections.json"
-
-
-def safe_name(text: str, limit: int = 120) -> str:
-    """A file-name-safe version of ``text`` (no separators, no leading dots)."""
-    s = _SAFE.sub("_", str(text)).strip("._") or "_"
-    return s[:limit]
-
-
-def sample_file(bench: str, method: str, setting: str, item: str) -> str:
-    """Where the harness writes a method's output for ``item`` (relative to the run folder);
-    ``method`` ``_input`` / ``_reference`` name the input and the reference."""
-    if method.startswith("_"):
-        return f"samples/{safe_name(bench)}/{method}--{safe_name(item)}.png"
-    return f"samples/{safe_name(bench)}/{safe_name(method)}--{safe_name(setting)}--{safe_name(item)}.png"
 
 
 def esc(value: Any) -> str:
@@ -58,17 +45,6 @@ def json_for_script(data: Any) -> str:
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return text
-
-
-def pretty_setting(setting: str) -> str:
-    """``{"quality":10,"space":"w+"}`` -> ``quality=10, space=w+`` ("" for the default point)."""
-    try:
-        d = json.loads(setting)
-    except (TypeError, ValueError):
-        return str(setting)
-    if not isinstance(d, dict):
-        return str(setting)
-    return ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in d.items())
 
 
 def _num(v: Any) -> float | None:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-COST = ("runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
-
-
-def machine_dependent(df: pd.DataFrame) -> pd.Series:
-    """Rows whose values depend on the machine, not the method: the cost columns, and timings a
-    method reports in its ``stats`` (keys ``seconds``, ``s_per_*``, or ending in ``_s`` / ``_ms``)."""
-    reported = df.fingerprint.astype(str).str.startswith("method-reported")
-    timing = df.metric.astype(str).str.fullmatch(r"seconds|s_per_.*|ms_per_.*|.*_(s|ms|seconds)")
-    return df.metric.isin(COST) | (reported & timing)
+from zoo.results import COST, machine_dependent  # noqa: F401 (re-exported: the report's readers import them here)
 
 
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:

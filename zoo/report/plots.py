@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from zoo.report.html import safe_name  # noqa: E402
+from zoo.results import safe_name  # noqa: E402
 
 
 def rd_plots(df: pd.DataFrame, out: Path) -> list[Path]:

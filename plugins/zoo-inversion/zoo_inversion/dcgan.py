@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ContractError
-from zoo_inversion.inverters import OptimizationInverter, _bad_option
+from zoo.errors import ContractError, OptionsError
+from zoo_inversion.inverters import OptimizationInverter
 
 
 class DCGANGenerator(nn.Module):
@@ -48,9 +48,9 @@ class DCGANInverter(OptimizationInverter):
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, space: str = "z", **options: Any) -> None:
         if space != "z":
-            _bad_option("DCGANInverter", "space", space, ["z"])
+            raise OptionsError("DCGANInverter", "space", space, ["z"])
         if options.get("start", "mean") == "encoder" or options.get("optimize_noise"):
-            _bad_option("DCGANInverter", "start/optimize_noise", options, "start 'mean' or 'random', no noise maps")
+            raise OptionsError("DCGANInverter", "start/optimize_noise", options, "start 'mean' or 'random', no noise maps")
         super().__init__(size=64, style_dim=8, n_mlp=1, channels={4: 8, 8: 8, 16: 8, 32: 8, 64: 8}, space="z", **options)
         del self.generator
         self.dcgan = DCGANGenerator(nz, ngf, nc)

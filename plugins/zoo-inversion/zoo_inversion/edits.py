@@ -28,44 +28,12 @@ import torch
 
 from zoo.errors import ContractError
 from zoo.tasks import Latent, check_images
-from zoo_inversion.inverters import GANInverter, OptimizationInverter
+from zoo_inversion.inverters import GANInverter, OptimizationInverter, check_mask, interpolate, scribble_edit, slerp
 from zoo_inversion.losses import optimizing, pixel_loss
+from zoo_inversion.pulse import pulse_search
 
 
-# -- interpolation -------------------------------------------------------------------------------
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation along the last dim; falls back to lerp for (anti)parallel vectors."""
-    an, bn = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
-    omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
-    so = torch.sin(omega)
-    out = (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
-    return torch.where(so.abs() < 1e-6, torch.lerp(a, b, t), out)
-
-
-def interpolate(a: Latent, b: Latent, t: float) -> Latent:
-    """The latent at ``t`` in [0, 1] between two inversions (slerp in z, lerp in w and w+).
-
-    t = 0 returns ``a``'s code and t = 1 ``b``'s exactly. Per-image noise maps, if present,
-    are interpolated linearly.
-    """
-    if a.space != b.space:
-        raise ContractError(f"interpolate: latents are in different spaces ({a.space!r}, {b.space!r}); invert both in one space")
-    if a.code.shape != b.code.shape:
-        raise ContractError(f"interpolate: latent shapes differ {tuple(a.code.shape)} vs {tuple(b.code.shape)}")
-    t = float(t)
-    if not 0.0 <= t <= 1.0:
-        raise ContractError(f"interpolate: t must lie in [0, 1], got {t}")
-    if t == 0.0:
-        return Latent(a.space, a.code.clone(), dict(a.extras))
-    if t == 1.0:
-        return Latent(b.space, b.code.clone(), dict(b.extras))
-    code = slerp(a.code, b.code, t) if a.space == "z" else torch.lerp(a.code, b.code, t)
-    extras = dict(a.extras)
-    if "noise" in a.extras and "noise" in b.extras:
-        extras["noise"] = [torch.lerp(x, y, t) for x, y in zip(a.extras["noise"], b.extras["noise"])]
-    return Latent(a.space, code, extras)
-
-
+# -- interpolation (slerp, interpolate: beside GANInverter in zoo_inversion.inverters) -----------------
 @torch.no_grad()
 def interpolation_frames(method: GANInverter, a: Latent, b: Latent, n: int = 8) -> torch.Tensor:
     """``n`` frames (n x 3 x H x W) from ``a`` to ``b`` inclusive; each latent must hold one image."""
@@ -146,55 +114,7 @@ def generate_any(method: GANInverter, latent: Latent) -> torch.Tensor:
         return method.synthesize(latent.code.to(method.device), latent.extras.get("noise"), latent.space)
 
 
-# -- masked edits ----------------------------------------------------------------------------------
-def check_mask(method: GANInverter, mask: torch.Tensor, n: int, what: str = "mask") -> torch.Tensor:
-    """A mask as N x 1 x size x size in [0, 1]; a mask of another size is refused."""
-    if not isinstance(mask, torch.Tensor):
-        raise ContractError(f"{method.id}: {what} must be a tensor (N x 1 x H x W in [0, 1]), got {type(mask).__name__}")
-    if mask.dim() == 3:
-        mask = mask.unsqueeze(0)
-    if mask.dim() != 4 or mask.shape[1] != 1:
-        raise ContractError(f"{method.id}: {what} must be N x 1 x H x W or 1 x H x W, got {tuple(mask.shape)}")
-    if tuple(mask.shape[-2:]) != (method.size, method.size):
-        raise ContractError(
-            f"{method.id}: {what} is {mask.shape[-2]}x{mask.shape[-1]} but the generator makes {method.size}x{method.size} "
-            f"images; give a {method.size}x{method.size} mask")
-    if mask.shape[0] not in (1, n):
-        raise ContractError(f"{method.id}: {what} batch {mask.shape[0]} does not match {n} images")
-    if float(mask.min()) < 0 or float(mask.max()) > 1:
-        raise ContractError(f"{method.id}: {what} values must lie in [0, 1]")
-    return mask.float().expand(n, -1, -1, -1).to(method.device)
-
-
-def scribble_edit(method: GANInverter, start: Latent, scribble: torch.Tensor, mask: torch.Tensor, lam: float = 10.0,
-                  steps: int = 100, lr: float = 0.05) -> Latent:
-    """latent* = argmin mean(M ⊙ (G(l) − S)²) + λ·mean((l − l₀)²), starting at l₀ = ``start``.
-
-    Args:
-        start: an inversion (any space); the edit stays in its space.
-        scribble: N x 3 x size x size in [0, 1], the colours painted by the user.
-        mask: where the scribble counts (1) and where it does not (0).
-        lam: weight of staying near the start code (larger keeps more of the image).
-    """
-    n = start.code.shape[0]
-    scribble = check_images(scribble, method.id, "scribble").to(method.device)
-    if tuple(scribble.shape[-2:]) != (method.size, method.size):
-        raise ContractError(f"{method.id}: scribble is {tuple(scribble.shape[-2:])}, expected {method.size}x{method.size}")
-    mask = check_mask(method, mask, n)
-    with optimizing():
-        code0, scribble, mask = start.code.to(method.device).detach().clone(), scribble.clone(), mask.clone()
-        noise = [t.clone() for t in start.extras["noise"]] if start.extras.get("noise") else None
-        code = code0.clone().requires_grad_(True)
-        opt = torch.optim.Adam([code], lr=lr)
-        for _ in range(steps):
-            y = method.synthesize(code, noise, start.space)
-            loss = pixel_loss(y, scribble, "l2", mask) + lam * (code - code0).pow(2).flatten(1).mean(1)
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            opt.step()
-    return Latent(start.space, code.detach(), dict(start.extras))
-
-
+# -- masked edits (check_mask, scribble_edit: beside GANInverter in zoo_inversion.inverters) ----------
 def inpaint(method: OptimizationInverter, x: torch.Tensor, mask: torch.Tensor, steps: int | None = None) -> tuple[torch.Tensor, Latent]:
     """Fill the masked region (mask 1 = missing) of ``x`` from an inversion of the known pixels.
 
@@ -221,8 +141,6 @@ def masked_psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.T
 
 def pulse_upscale(method: GANInverter, lr: torch.Tensor, scale: int, **options) -> torch.Tensor:
     """PULSE-style super-resolution with ``method``'s generator; see :class:`zoo_inversion.pulse.PulseSR`."""
-    from zoo_inversion.pulse import pulse_search
-
     return pulse_search(method, lr, scale, **options)[0]
 
 

@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 import torch
 
 from zoo.datasets.degrade import imresize
-from zoo.errors import ContractError
+from zoo.errors import ContractError, OptionsError
 from zoo.tasks import Latent, SuperResolver
-from zoo_inversion.inverters import GANInverter, _bad_option
+from zoo_inversion.inverters import GANInverter
 from zoo_inversion.losses import optimizing
 
 
@@ -102,9 +102,9 @@ class PulseSR(SuperResolver):
         super().__init__()
         self.inv = self._searcher(**generator)
         if not isinstance(scale, int) or scale < 1 or self.inv.size % scale:
-            _bad_option("PulseSR", "scale", scale, f"a divisor of the generator size {self.inv.size} (e.g. 2, 4, 8)")
+            raise OptionsError("PulseSR", "scale", scale, f"a divisor of the generator size {self.inv.size} (e.g. 2, 4, 8)")
         if not isinstance(steps, int) or steps < 1:
-            _bad_option("PulseSR", "steps", steps, "an integer >= 1")
+            raise OptionsError("PulseSR", "steps", steps, "an integer >= 1")
         self.scale, self.steps, self.step_size = scale, steps, float(step_size)
         self.geocross_weight, self.seed = float(geocross_weight), int(seed)
         self.stats: dict[str, float] = {}
@@ -148,7 +148,7 @@ class PulseSG1SR(PulseSR):
         from zoo_inversion.stylegan1 import PulseStyleGAN1
 
         if not isinstance(fit_samples, int) or fit_samples < 2:
-            _bad_option("PulseSG1SR", "fit_samples", fit_samples, "an integer >= 2")
+            raise OptionsError("PulseSG1SR", "fit_samples", fit_samples, "an integer >= 2")
         return PulseStyleGAN1(resolution, dlatent_size, fmap_base, fmap_max, fit_samples=fit_samples)
 
     def load_weights(self, state: dict, part: str | None = None) -> None:

@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ContractError
+from zoo.errors import ContractError, OptionsError
 from zoo.tasks import Stylizer, check_images
-from zoo_stylization.base import _bad_option, check_blend, pair_styles, resize_long, resize_to
+from zoo_stylization.base import check_blend, pair_styles, resize_long, resize_to
 
 EPS = 1e-5  # added to the variance, as the reference's calc_mean_std
 
@@ -131,10 +131,10 @@ class _AdaINBase(Stylizer):
                  style_size: int | None = None) -> None:
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
-            raise _bad_option(type(self).__name__.lower(), "alpha", alpha, "a number in [0, 1]")
+            raise OptionsError(type(self).__name__.lower(), "alpha", alpha, "a number in [0, 1]")
         for name, v in (("size", size), ("style_size", style_size)):
             if v is not None and (not isinstance(v, int) or v < self.multiple):
-                raise _bad_option(type(self).__name__.lower(), name, v, f"None or an integer >= {self.multiple}")
+                raise OptionsError(type(self).__name__.lower(), name, v, f"None or an integer >= {self.multiple}")
         self.alpha, self.preserve_color, self.size, self.style_size = float(alpha), preserve_color, size, style_size
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -275,13 +275,13 @@ class AdaIN(_AdaINBase):
             extra = {k for k in state if int(k.split(".")[0]) >= len(self.encoder)}
             allowed = {f"{i}.{p}" for i in _VGG_UNUSED_CONVS for p in ("weight", "bias")}
             if not extra <= allowed:
-                raise _bad_option(self.id, "encoder weights", sorted(extra - allowed)[:4],
+                raise OptionsError(self.id, "encoder weights", sorted(extra - allowed)[:4],
                                   "the keys of vgg_normalised.pth (indices 0 ... 51 of the reference's vgg)")
             self.encoder.load_state_dict({k: v for k, v in state.items() if k not in extra}, strict=True)
         elif part == "decoder":
             self.decoder.load_state_dict(state, strict=True)
         else:
-            raise _bad_option(self.id, "part", part, "'encoder' or 'decoder'")
+            raise OptionsError(self.id, "part", part, "'encoder' or 'decoder'")
 
     def weights_state_dict(self) -> dict[str, torch.Tensor]:
         return self.state_dict()
@@ -324,7 +324,7 @@ class AdaINLite(_AdaINBase):
         self.layer = self.net.check_layers([layer])[0]
         c_in = {"stage1": 24, "stage2": 40}.get(layer)
         if c_in is None:
-            raise _bad_option("adain-lite", "layer", layer, "'stage1' or 'stage2'")
+            raise OptionsError("adain-lite", "layer", layer, "'stage1' or 'stage2'")
         self.multiple = {"stage1": 4, "stage2": 8}[layer]
         ups = 2 if layer == "stage1" else 3
         self.decoder = LiteDecoder(c_in, list(widths)[:ups])
@@ -338,7 +338,7 @@ class AdaINLite(_AdaINBase):
     def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
         """Load the trained decoder (keys ``decoder.*`` or bare ``body.*``)."""
         if part not in (None, "decoder"):
-            raise _bad_option(self.id, "part", part, "None or 'decoder'")
+            raise OptionsError(self.id, "part", part, "None or 'decoder'")
         self.decoder.load_state_dict({k.removeprefix("decoder."): v for k, v in state.items()}, strict=True)
 
     def weights_state_dict(self) -> dict[str, torch.Tensor]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -10,10 +10,6 @@ import torch.nn.functional as F
 from zoo.errors import ContractError, OptionsError
 from zoo.images import rgb_to_ycbcr, ycbcr_to_rgb
 
-
-def _bad_option(method: str, option: str, value: Any, allowed: Any) -> OptionsError:
-    """The error for an invalid operating point: names the method, the option, the value and what is allowed."""
-    return OptionsError(method, option, value, allowed)
 
 
 def pair_styles(who: str, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -65,11 +61,11 @@ def with_content_colour(stylized: torch.Tensor, content: torch.Tensor) -> torch.
 def check_blend(who: str, styles: Sequence[torch.Tensor], weights: Sequence[float] | None) -> list[float]:
     """Validated blend weights for several style images (default: equal), normalised to sum 1."""
     if not styles:
-        raise _bad_option(who, "styles", styles, "one or more style images")
+        raise OptionsError(who, "styles", styles, "one or more style images")
     w = [1.0] * len(styles) if weights is None else [float(v) for v in weights]
     if len(w) != len(styles):
-        raise _bad_option(who, "weights", list(weights or []), f"{len(styles)} numbers, one per style image")
+        raise OptionsError(who, "weights", list(weights or []), f"{len(styles)} numbers, one per style image")
     if any(v < 0 for v in w) or sum(w) <= 0:
-        raise _bad_option(who, "weights", w, "non-negative numbers with a positive sum")
+        raise OptionsError(who, "weights", w, "non-negative numbers with a positive sum")
     total = sum(w)
     return [v / total for v in w]

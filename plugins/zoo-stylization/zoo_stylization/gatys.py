@@ -31,9 +31,10 @@ from typing import Sequence
 
 import torch
 
+from zoo.errors import OptionsError
 from zoo.tasks import Stylizer
 from zoo_stylization.base import (
-    _bad_option, check_blend, luminance, match_luminance, pair_styles, resize_long, resize_to, with_content_colour,
+    check_blend, luminance, match_luminance, pair_styles, resize_long, resize_to, with_content_colour,
 )
 from zoo_stylization.features import FeatureNet, feature_net, gram
 
@@ -92,33 +93,33 @@ class Gatys(Stylizer):
         super().__init__()
         who = "gatys"
         if optimizer not in OPTIMIZERS:
-            raise _bad_option(who, "optimizer", optimizer, " or ".join(OPTIMIZERS))
+            raise OptionsError(who, "optimizer", optimizer, " or ".join(OPTIMIZERS))
         if init not in INITS:
-            raise _bad_option(who, "init", init, " or ".join(INITS))
+            raise OptionsError(who, "init", init, " or ".join(INITS))
         if not isinstance(iterations, int) or iterations < 1:
-            raise _bad_option(who, "iterations", iterations, "an integer >= 1")
+            raise OptionsError(who, "iterations", iterations, "an integer >= 1")
         if not ratio >= 0 or math.isinf(ratio):
-            raise _bad_option(who, "ratio", ratio, "a finite number >= 0 (content weight / style weight)")
+            raise OptionsError(who, "ratio", ratio, "a finite number >= 0 (content weight / style weight)")
         for name, v in (("size", size), ("style_size", style_size)):
             if v is not None and (not isinstance(v, int) or v < 16):
-                raise _bad_option(who, name, v, "None or an integer >= 16 (pixels, longer side)")
+                raise OptionsError(who, name, v, "None or an integer >= 16 (pixels, longer side)")
         if not 0 < fraction < 1:
-            raise _bad_option(who, "fraction", fraction, "a number in (0, 1)")
+            raise OptionsError(who, "fraction", fraction, "a number in (0, 1)")
         if not lr > 0:
-            raise _bad_option(who, "lr", lr, "a positive step size")
+            raise OptionsError(who, "lr", lr, "a positive step size")
         self.net: FeatureNet = feature_net(net, pool)
         self.style_layers = self.net.check_layers(style_layers or self.net.style_layers)
         self.content_layer = self.net.check_layers([content_layer or self.net.content_layer])[0]
         if layer_weights is None:
             layer_weights = [1.0 / len(self.style_layers)] * len(self.style_layers)
         if len(layer_weights) != len(self.style_layers):
-            raise _bad_option(who, "layer_weights", list(layer_weights), f"{len(self.style_layers)} numbers, one per style layer")
+            raise OptionsError(who, "layer_weights", list(layer_weights), f"{len(self.style_layers)} numbers, one per style layer")
         self.layer_weights = dict(zip(self.style_layers, map(float, layer_weights)))
         self.iterations, self.ratio, self.size, self.style_size = iterations, float(ratio), size, style_size
         self.optimizer, self.lr, self.init, self.fraction, self.seed = optimizer, lr, init, fraction, seed
         self.preserve_color, self.texture, self.channels_last = preserve_color, texture, channels_last
         if line_search not in (None, "strong_wolfe"):
-            raise _bad_option(who, "line_search", line_search, "None or 'strong_wolfe' (L-BFGS only)")
+            raise OptionsError(who, "line_search", line_search, "None or 'strong_wolfe' (L-BFGS only)")
         self.line_search = line_search
         if texture:
             self.init, self.ratio = "noise", 0.0
@@ -129,7 +130,7 @@ class Gatys(Stylizer):
     def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
         """Load the feature network's weights (torchvision ``vgg19-dcbb9e9d.pth`` or timm ``vgg19.tv_in1k``)."""
         if part not in (None, "vgg", "features"):
-            raise _bad_option(self.id, "part", part, "None, 'vgg' or 'features'")
+            raise OptionsError(self.id, "part", part, "None, 'vgg' or 'features'")
         self.net.load_weights(state)
         self._gram_cache.clear()
 

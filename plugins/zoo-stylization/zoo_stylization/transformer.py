@@ -21,8 +21,8 @@ import re
 import torch
 from torch import nn
 
+from zoo.errors import OptionsError
 from zoo.tasks import Stylizer
-from zoo_stylization.base import _bad_option
 
 _STALE_IN = re.compile(r"(^|\.)in\d+\.(running_mean|running_var|num_batches_tracked)$")
 
@@ -65,9 +65,9 @@ class TransformerNet(Stylizer):
     def __init__(self, widths: tuple[int, int, int] | list[int] = (32, 64, 128), blocks: int = 5) -> None:
         super().__init__()
         if len(widths) != 3 or any(int(w) < 1 for w in widths):
-            raise _bad_option("transformer-net", "widths", widths, "three positive channel counts")
+            raise OptionsError("transformer-net", "widths", widths, "three positive channel counts")
         if not isinstance(blocks, int) or blocks < 1:
-            raise _bad_option("transformer-net", "blocks", blocks, "an integer >= 1")
+            raise OptionsError("transformer-net", "blocks", blocks, "an integer >= 1")
         a, b, c = (int(w) for w in widths)
         self.conv1, self.in1 = ConvLayer(3, a, 9), nn.InstanceNorm2d(a, affine=True)
         self.conv2, self.in2 = ConvLayer(a, b, 3, 2), nn.InstanceNorm2d(b, affine=True)

@@ -23,10 +23,10 @@ from functools import lru_cache
 
 import torch
 
+from zoo.errors import OptionsError
 from zoo.images import lab_to_rgb, rgb_to_lab
 from zoo.tasks import Translator
 from zoo_translation.data import domain_images
-from zoo_translation.translator import _bad_option
 
 TASKS = ("sketch", "gray2color", "graded")
 METHODS = ("reinhard", "histogram")
@@ -41,7 +41,7 @@ class Identity(Translator):
     def __init__(self, direction: str = "AtoB") -> None:
         super().__init__()
         if direction not in ("AtoB", "BtoA"):
-            _bad_option("Identity", "direction", direction, ["AtoB", "BtoA"])
+            raise OptionsError("Identity", "direction", direction, ["AtoB", "BtoA"])
         self.directions = (direction, *[d for d in ("AtoB", "BtoA") if d != direction])
 
     def _translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
@@ -135,11 +135,11 @@ class ColorTransfer(Translator):
     def __init__(self, method: str = "reinhard", task: str = "graded", direction: str = "AtoB") -> None:
         super().__init__()
         if method not in METHODS:
-            _bad_option("ColorTransfer", "method", method, list(METHODS))
+            raise OptionsError("ColorTransfer", "method", method, list(METHODS))
         if task not in TASKS:
-            _bad_option("ColorTransfer", "task", task, list(TASKS))
+            raise OptionsError("ColorTransfer", "task", task, list(TASKS))
         if direction not in ("AtoB", "BtoA"):
-            _bad_option("ColorTransfer", "direction", direction, ["AtoB", "BtoA"])
+            raise OptionsError("ColorTransfer", "direction", direction, ["AtoB", "BtoA"])
         self.method, self.fit_task = method, task
         self.directions = (direction, *[d for d in ("AtoB", "BtoA") if d != direction])
         self.fitted_stats = {d: fitted(task, method, d) for d in ("AtoB", "BtoA")}

@@ -42,10 +42,6 @@ NORM_MODES = ("eval", "train")
 STALE_INSTANCE_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def _bad_option(method: str, option: str, value: Any, allowed: Any) -> None:
-    """Raise the bad-operating-point error naming the method, option, value and choices."""
-    raise OptionsError(method, option, value, allowed)
-
 
 def strip_module_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop the ``module.`` prefix that ``nn.DataParallel`` saves carry."""
@@ -94,9 +90,9 @@ class GANTranslator(Translator):
         super().__init__()
         available = DIRECTIONS if two_way else DIRECTIONS[:1]
         if direction not in available:
-            _bad_option(type(self).__name__, "direction", direction, list(available))
+            raise OptionsError(type(self).__name__, "direction", direction, list(available))
         if norm_mode not in NORM_MODES:
-            _bad_option(type(self).__name__, "norm_mode", norm_mode, list(NORM_MODES))
+            raise OptionsError(type(self).__name__, "norm_mode", norm_mode, list(NORM_MODES))
         try:
             self.generators = nn.ModuleDict({
                 d: build_generator(net, ngf=ngf, dropout=dropout, num_downs=num_downs, n_blocks=n_blocks,
