@@ -117,6 +117,23 @@ def misbehave(fresh_plugins, tmp_path, monkeypatch):
     return site
 
 
+def test_a_unit_that_exits_segfaults_or_hangs_fails_alone_and_the_run_goes_on(misbehave, tmp_path):
+    """The fast variant (default run): no retries, a short timeout."""
+    clean = zoo.bench(_suite(tmp_path / "clean.yaml", []), out=tmp_path / "clean", progress=False, report=False, workers=0)
+    t0 = time.monotonic()
+    run = zoo.bench(_suite(tmp_path / "bad.yaml", ["exit", "segv", "sleep"], timeout=8), out=tmp_path / "bad",
+                    progress=False, workers=2, retries=0)
+    assert time.monotonic() - t0 < 8 + 240
+    failed = run.results[(run.results.status == "failed") & (run.results.metric == "*")].groupby("method").error.first()
+    assert sorted(failed.index) == ["exit.misbehave", "segv.misbehave", "sleep.misbehave"]
+    for mode in ("exit", "segv", "sleep"):
+        assert BAD[mode] in failed[f"{mode}.misbehave"]
+    assert "timed out after 8 s" in failed["sleep.misbehave"]
+    pd.testing.assert_frame_equal(_values(run), _values(clean))
+    assert (tmp_path / "bad" / "index.html").exists()
+
+
+@pytest.mark.slow
 def test_every_kind_of_misbehaving_unit_fails_with_its_cause_and_the_rest_match_a_clean_run(misbehave, tmp_path):
     clean = zoo.bench(_suite(tmp_path / "clean.yaml", []), out=tmp_path / "clean", progress=False, report=False, workers=0)
     timeout = 20.0
@@ -175,6 +192,29 @@ def test_a_plugin_exiting_at_import_is_a_broken_plugin_not_a_silent_exit(fresh_p
     assert "quitter" in p.stderr and (tmp_path / "run" / "leaderboard.md").exists()
 
 
+def test_values_are_identical_in_process_and_on_two_workers(tmp_path):
+    """Default run: the metrics that drifted between executors (a Fréchet distance on deep features)."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(textwrap.dedent("""
+        name: same
+        benchmarks:
+          - name: codec
+            task: compression
+            dataset: {name: samples, split: heldout, crop: 64, limit: 3}
+            methods: [{id: jpeg.pil, settings: [{quality: 30}, {quality: 60}]}]
+            metrics: [bpp, psnr, ssim, fd-effnetlite0]
+    """))
+    runs = {w: zoo.bench(str(suite), out=tmp_path / f"w{w}", progress=False, report=False, workers=w) for w in (0, 2)}
+    base = _all_values(runs[0])
+    assert len(base) > 15 and base.value.notna().all() and "fd-effnetlite0" in set(base.metric)
+    pd.testing.assert_frame_equal(_all_values(runs[2]), base, check_exact=True)
+    assert runs[2].meta["execution"]["workers_started"] == 2
+    cached = zoo.bench(str(suite), out=tmp_path / "w2", progress=False, report=False, workers=2)
+    assert cached.reused_units == 2 and "workers_started" not in cached.meta["execution"]  # no worker for a cached run
+    assert cached.meta["execution"]["mode"].startswith("nothing to compute")
+
+
+@pytest.mark.slow
 def test_values_are_identical_in_process_and_on_one_or_two_workers(tmp_path):
     suite = tmp_path / "s.yaml"
     suite.write_text(textwrap.dedent("""

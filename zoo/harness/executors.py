@@ -37,7 +37,7 @@ SHIP_LIMIT = int(float(os.environ.get("ZOO_SHIP_LIMIT_MB", "512")) * (1 << 20))
 _supervisor = None  # one per Ray worker process: its node-local unit worker
 
 
-def ray_unit(request: bytes, shipped: dict[str, bytes], timeout: float, threads: int, memory: int) -> bytes:
+def ray_unit(request: bytes, shipped: dict[str, Any], timeout: float, threads: int, memory: int) -> bytes:
     """One unit inside a Ray task: the answer of a node-local worker, as a wire message."""
     global _supervisor
     import ray
@@ -48,7 +48,8 @@ def ray_unit(request: bytes, shipped: dict[str, bytes], timeout: float, threads:
     node = ray.get_runtime_context().get_node_id()
     req, _ = decode_message(request)
     for key, (digest, base) in req.pop("ship", {}).items():
-        req["bench"]["dataset"][key] = str(_materialise(shipped[digest], digest) / base)
+        data = shipped[digest]  # an object reference inside a dict is not resolved by Ray: get it here
+        req["bench"]["dataset"][key] = str(_materialise(data if isinstance(data, bytes) else ray.get(data), digest) / base)
     if _supervisor is None:
         _supervisor = Supervisor(threads, memory, node)
     header, blobs = _supervisor.run(req, timeout)
@@ -118,17 +119,26 @@ def pack_folders(d: Any) -> tuple[dict[str, bytes], dict[str, dict]]:
     return blobs, ship
 
 
+def _loopback(address: str) -> bool:
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def connect(runner: Any) -> str:
     """Initialise Ray: join ``--address`` / ``RAY_ADDRESS``, or start a local Ray on 127.0.0.1. Says which."""
     # under `uv run`, Ray would otherwise package the working directory and rebuild the
     # environment for its workers (~30 s); nodes use the imagezoo installed on them.
     # Ray reads the flag when it is first imported.
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    address = runner.options.address or os.environ.get("RAY_ADDRESS") or None
+    if address and _loopback(address):
+        # a cluster bound to the loopback address (a try-out on one machine): Ray would otherwise
+        # rewrite 127.0.0.1 to this machine's outward address, where nothing listens
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError as exc:
         raise ZooError("executor 'ray' needs Ray: pip install 'imagezoo[ray]' (or uv sync --extra ray)") from exc
-    address = runner.options.address or os.environ.get("RAY_ADDRESS") or None
     if ray.is_initialized():
         return "an already initialised Ray"
     if address:
