@@ -143,7 +143,8 @@ def test_bench_through_address_on_two_nodes_equals_the_local_run(cluster, tmp_pa
 
 
 @pytest.mark.slow
-def test_a_worker_node_killed_mid_run_has_its_units_retried_without_loss_or_duplicates(cluster, tmp_path):
+def test_a_worker_node_killed_mid_run_has_its_units_retried_without_loss_or_duplicates(cluster, tmp_path, fresh_plugins,
+                                                                                    monkeypatch):
     c, nodes, site = cluster
     suite = tmp_path / "s.yaml"
     suite.write_text(textwrap.dedent("""
@@ -170,6 +171,8 @@ def test_a_worker_node_killed_mid_run_has_its_units_retried_without_loss_or_dupl
     df = pd.read_parquet(out / "results.parquet")
     psnr = df[df.metric == "psnr"]
     assert len(psnr) == 12 and not psnr.duplicated(["method", "item"]).any()  # 6 methods x 2 items, once each
+    monkeypatch.syspath_prepend(str(site))  # this process sees the test plugin too, for the local run
+    fresh_plugins.reset()
     local = zoo.bench(str(suite), out=tmp_path / "local", progress=False, report=False, workers=0)
     pd.testing.assert_frame_equal(_values(df), _values(local.results), check_exact=True, check_dtype=False)
     units = json.loads((out / "meta.json").read_text())["execution"]["units"]

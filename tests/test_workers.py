@@ -130,7 +130,8 @@ def test_a_unit_that_exits_segfaults_or_hangs_fails_alone_and_the_run_goes_on(mi
         assert BAD[mode] in failed[f"{mode}.misbehave"]
     assert "timed out after 8 s" in failed["sleep.misbehave"]
     pd.testing.assert_frame_equal(_values(run), _values(clean))
-    assert (tmp_path / "bad" / "index.html").exists()
+    html = (tmp_path / "bad" / "index.html").read_text()
+    assert "where units ran" in html and "exit code 0 before returning" in html
 
 
 @pytest.mark.slow

@@ -48,6 +48,11 @@ def cmd_bench(a: Any) -> int:
                         licence=a.licence, recompute=a.recompute, force=a.force, unit_timeout=a.unit_timeout,
                         threads=a.threads_per_unit, retries=a.retries, memory=a.worker_memory, address=a.address,
                         shared_fs=a.shared_fs)
+        from zoo.plugins import failed_plugins
+
+        for name, error in sorted(failed_plugins().items()):
+            print(f"warning: plugin {name!r} failed to load: {error}; its methods, metrics and datasets were not "
+                  f"available to this run (`zoo plugins` shows every plugin's state)", file=sys.stderr)
         _print_leaderboard(run)
         left_out = run.meta.get("licence_filter", {}).get("left_out", [])
         if left_out:

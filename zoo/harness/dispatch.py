@@ -127,6 +127,7 @@ def intra_op_threads(n: int):
     Both matter: a Fréchet distance's matrix square root (scipy on OpenBLAS) moves in its last
     digits with the BLAS thread count as a torch sum does with torch's.
     """
+    import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS now: a library loaded later escapes the limit)
     import torch
     from threadpoolctl import threadpool_limits
 
