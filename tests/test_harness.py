@@ -251,7 +251,7 @@ def test_folder_and_paired_datasets(tmp_path):
     (a / "z.png").write_bytes(b"junk")
     with pytest.raises(ZooError, match="no target"):
         zoo.dataset("folder", path=str(a), pair_path=str(b))
-    with pytest.raises(ZooError, match="not a directory"):
+    with pytest.raises(ZooError, match="nope does not exist"):
         zoo.dataset("folder", path=str(tmp_path / "nope"))
 
 

@@ -3,6 +3,7 @@ import textwrap
 import pytest
 
 import zoo
+import zoo.errors
 from zoo import plugins
 from zoo.errors import UnknownNameError
 
@@ -65,7 +66,7 @@ def test_hook_api_version_mismatch_is_a_clear_error(fresh_plugins, tmp_path, mon
     assert "hook API version 99" in err and "version 1" in err
 
 
-def test_duplicate_name_disables_only_that_registration(fresh_plugins):
+def test_duplicate_name_is_ambiguous_until_chosen_and_other_registrations_stand(fresh_plugins, monkeypatch):
     class Dup:
         @zoo.hookimpl
         def register_metrics(self, register):
@@ -78,8 +79,14 @@ def test_duplicate_name_disables_only_that_registration(fresh_plugins):
         assert info.error is None
         assert any("duplicate metric 'psnr'" in w and "'builtin'" in w for w in info.warnings)
         reg = plugins.registry()
-        assert reg.get("metrics", "psnr").plugin == "builtin"  # the earlier plugin keeps the name
+        with pytest.raises(zoo.errors.PluginError, match=r"'psnr' is registered by 2 plugins \('builtin', 'dupper'\).*ZOO_PREFER"):
+            reg.get("metrics", "psnr")  # a built-in is never replaced (nor kept) silently
         assert reg.get("metrics", "dup-own-metric").plugin == "dupper"  # the plugin's other registrations stand
+        for choice, winner in (("psnr=dupper", "dupper"), ("builtin", "builtin")):
+            monkeypatch.setenv("ZOO_PREFER", choice)
+            plugins._state["registry"] = None
+            assert plugins.registry().get("metrics", "psnr").plugin == winner
+            assert plugins.plugin_choices()["metrics/psnr"]["plugin"] == winner
     finally:
         plugins.unregister_plugin("dupper")
 

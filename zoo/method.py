@@ -8,6 +8,7 @@ without importing the task contracts (which import the specs' base).
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import torch
@@ -74,6 +75,16 @@ class Method(nn.Module):
         """Map an official checkpoint's keys onto this module's (identity by default)."""
         return state
 
+    def read_weights(self, path: str | os.PathLike) -> dict[str, torch.Tensor]:
+        """Read a weights file into a state dict (safetensors or ``torch.load(weights_only=True)``).
+
+        Families whose published files come in another format (zoo-superres: ncnn ``.param``
+        and ``.bin``) override this to convert them; ``zoo convert`` and ``--weights`` use it too.
+        """
+        from zoo.weights import load_state_dict
+
+        return load_state_dict(path)
+
     def load_weights(self, state: dict[str, torch.Tensor], part: str | None = None) -> None:
         """Load a state dict key for key (missing or unexpected keys are an error).
 
@@ -83,7 +94,11 @@ class Method(nn.Module):
         if part is not None:
             raise ZooError(f"{self.id}: weights part {part!r} given, but {type(self).__name__} takes one state dict; "
                            f"override load_weights(state, part) or drop `part:` from the catalog entry")
-        self.load_state_dict(self.convert_state_dict(state), strict=True)
+        from zoo.weights import check_dtypes
+
+        state = self.convert_state_dict(state)
+        check_dtypes(state, self.state_dict(), self.id)  # an int32 tensor is not cast into a float weight
+        self.load_state_dict(state, strict=True)
 
     def weights_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights in the layout :meth:`load_weights` takes (``zoo convert`` writes this)."""

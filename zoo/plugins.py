@@ -86,20 +86,62 @@ class _Kinds(dict):
         return table
 
 
+#: one thing of each kind, for messages
+SINGULAR = {"tasks": "task", "methods": "method factory", "metrics": "metric", "datasets": "dataset",
+            "catalog": "catalog entry", "suites": "suite", "commands": "command"}
+
+
+def preferences() -> dict[str, Any]:
+    """``ZOO_PREFER``: which plugin wins when two register one name.
+
+    A comma-separated list: ``PLUGIN`` (it wins every conflict it is part of, earlier entries
+    first) or ``NAME=PLUGIN`` (for that one name). Returns ``{"*": [plugins...], NAME: PLUGIN}``.
+    """
+    out: dict = {"*": []}
+    for part in os.environ.get("ZOO_PREFER", "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, plugin = part.rpartition("=")
+        if sep:
+            out[name.strip()] = plugin.strip()
+        else:
+            out["*"].append(plugin)
+    return out
+
+
 class Registry:
-    """Everything the loaded plugins registered, by kind (each kind built when first used)."""
+    """Everything the loaded plugins registered, by kind (each kind built when first used).
+
+    Two plugins registering one name is a *conflict*: the name is ambiguous, and using it
+    (:meth:`get`, :func:`check_unambiguous`) is an error naming both plugins, until the user
+    chooses one with ``ZOO_PREFER`` (:func:`preferences`). Built-in names are never replaced
+    silently either: a plugin that registers ``psnr`` makes ``psnr`` ambiguous.
+    """
 
     KINDS = ("tasks", "methods", "metrics", "datasets", "catalog", "suites", "commands")
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Entry]] = _Kinds(self)
+        #: (kind, name) -> every entry registered under it, in registration order
+        self.conflicts: dict[tuple[str, str], list[Entry]] = {}
+        #: (kind, name) -> the plugin ZOO_PREFER chose and how
+        self.choices: dict[tuple[str, str], dict[str, Any]] = {}
 
     def get(self, kind: str, name: str) -> Entry:
         table = self.items[kind]
         if name not in table:
-            what = {"catalog": "method", "methods": "method factory"}.get(kind, kind[:-1])
-            raise UnknownNameError(unknown_message(what, name, table))
+            raise UnknownNameError(unknown_message(SINGULAR.get(kind, kind).replace("catalog entry", "method"), name, table))
+        check_unambiguous(kind, name, self)
         return table[name]
+
+    def unresolved(self, kind: str, name: str) -> list[Entry] | None:
+        """The entries of an ambiguous name no preference resolved, else None."""
+        self.items[kind]  # builds the kind (and its conflicts)
+        key = (kind, name)
+        if key in self.conflicts and key not in self.choices:
+            return self.conflicts[key]
+        return None
 
     def task_names(self) -> tuple[str, ...]:
         return tuple(self.items["tasks"])
@@ -234,16 +276,67 @@ def _make_register(reg: Registry, table: dict[str, Entry], kind: str, plugin: st
                 f"plugin {plugin!r} registered method factory {name!r} with task={task!r}; "
                 f"task must be one of {', '.join(reg.task_names())}"
             )
-        if name in table:  # only this registration is refused; the plugin's others stand
+        entry = Entry(name=name, obj=obj, plugin=plugin, task=task, help=help)
+        if name in table:  # a conflict: the name is ambiguous until ZOO_PREFER chooses (see Registry)
+            entries = reg.conflicts.setdefault((kind, name), [table[name]])
+            entries.append(entry)
             info.warnings.append(
-                f"duplicate {kind[:-1]} {name!r}: already registered by plugin {table[name].plugin!r}; "
-                f"this registration was ignored (rename it, or set ZOO_LOAD_PLUGINS to load only one)"
+                f"duplicate {SINGULAR.get(kind, kind)} {name!r}: also registered by plugin {entries[0].plugin!r}; "
+                f"using it is an error until you choose one (ZOO_PREFER={name}={plugin} or "
+                f"ZOO_PREFER={name}={entries[0].plugin}), or rename it"
             )
+            chosen = _choose(name, entries)
+            if chosen is not None:
+                table[name] = chosen[0]
+                reg.choices[(kind, name)] = {"plugin": chosen[0].plugin, "by": chosen[1],
+                                             "registered_by": [e.plugin for e in entries]}
+            info.registered.setdefault(kind, []).append(name)
             return
-        table[name] = Entry(name=name, obj=obj, plugin=plugin, task=task, help=help)
+        table[name] = entry
         info.registered.setdefault(kind, []).append(name)
 
     return register
+
+
+def _choose(name: str, entries: list[Entry]) -> tuple[Entry, str] | None:
+    """The entry ZOO_PREFER picks among ``entries`` registered under ``name`` (and the setting), or None."""
+    prefs = preferences()
+    plugins = [e.plugin for e in entries]
+    if name in prefs:
+        for e in entries:
+            if e.plugin == prefs[name]:
+                return e, f"ZOO_PREFER={name}={e.plugin}"
+        return None
+    for p in prefs["*"]:
+        if p in plugins:
+            return entries[plugins.index(p)], f"ZOO_PREFER={p}"
+    return None
+
+
+def check_unambiguous(kind: str, name: str, reg: "Registry | None" = None) -> None:
+    """Raise :class:`PluginError` when two plugins registered ``name`` and the user chose neither.
+
+    Raises:
+        PluginError: names every plugin that registered it and the ``ZOO_PREFER`` setting that chooses.
+    """
+    reg = reg or registry()
+    entries = reg.unresolved(kind, name)
+    if entries:
+        plugins = [e.plugin for e in entries]
+        raise PluginError(
+            f"{SINGULAR.get(kind, kind)} {name!r} is registered by {len(plugins)} plugins ({', '.join(map(repr, plugins))}); "
+            f"imagezoo will not guess whose numbers to report. Choose one with the environment variable "
+            f"ZOO_PREFER={name}={plugins[0]} (or ZOO_PREFER=PLUGIN for every conflict), or uninstall one "
+            f"(ZOO_LOAD_PLUGINS limits which load)"
+        )
+
+
+def plugin_choices() -> dict[str, dict[str, Any]]:
+    """Conflicts ZOO_PREFER resolved: ``"kind/name" -> {plugin, by, registered_by}`` (recorded in meta.json)."""
+    reg = registry()
+    for kind in Registry.KINDS:
+        reg.items[kind]
+    return {f"{k}/{n}": v for (k, n), v in sorted(reg.choices.items())}
 
 
 def registry() -> Registry:

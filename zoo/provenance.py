@@ -6,6 +6,7 @@ from typing import Any
 
 from zoo.licences import is_non_commercial, licence_label
 from zoo.sources import hash_status, parse_source, verification_of, weakest
+from zoo.weights import local_path
 
 __all__ = ["provenance_rows", "info_provenance"]
 
@@ -16,15 +17,16 @@ def provenance_rows(cards: list[Any]) -> list[dict[str, Any]]:
     for c in cards:
         refs = list(c.weights)
         links = [parse_source(r.source) for r in refs]
-        kinds = sorted({"bundled" if r.bundled else lk.kind if lk.kind != "manual" else f"manual ({lk.host})"
-                        for r, lk in zip(refs, links)})
+        kinds = sorted({"bundled" if r.bundled else f"package {r.package}" if r.package else lk.kind if lk.kind != "manual"
+                        else f"manual ({lk.host})" for r, lk in zip(refs, links)})
         statuses = [hash_status(r) for r in refs]
         rows.append({
             "id": c.id, "task": c.task, "license": c.license, "non_commercial": is_non_commercial(c.license),
             "hash_status": weakest(statuses) if refs else "-", "files": len(refs),
             "source": ", ".join(kinds) if refs else "-",
             "hub_mirror": ", ".join(sorted({r.hub for r in refs if r.hub})) or "-",
-            "local": ", ".join(sorted({v for r in refs if (v := verification_of(r))})) or "-",
+            "local": ", ".join(sorted({v for r in refs if (v := "installed" if r.package and local_path(r) else
+                                                           verification_of(r))})) or "-",
             "sources": [r.source for r in refs], "provenance": sorted({r.provenance for r in refs if r.provenance}),
         })
     return rows

@@ -12,7 +12,9 @@ module owns
   (``alias:stat_lo``, ``alias:stat_lo[group]``);
 * the cost columns (:data:`COST`) and which rows are machine-dependent;
 * where sample images live in a run folder (:func:`sample_file`, :func:`safe_name`);
-* reading a run's results back (:func:`load_results`).
+* reading a run's results back (:func:`load_results`);
+* CSV a spreadsheet can open safely: text cells that would start a formula are escaped
+  (:func:`write_csv`, :func:`read_csv`).
 
 The harness writes with it and the report reads with it; neither knows the other.
 """
@@ -33,6 +35,7 @@ from zoo.errors import ZooError
 __all__ = [
     "COLUMNS", "COST", "MetricKey", "make_row", "encode_setting", "decode_setting", "pretty_setting",
     "encode_attributes", "machine_dependent", "is_cost", "safe_name", "sample_file", "load_results",
+    "write_csv", "read_csv", "escape_cell", "unescape_cell",
 ]
 
 #: the columns of a results table, in order
@@ -182,6 +185,43 @@ def sample_file(bench: str, method: str, setting: str, item: str) -> str:
     return f"samples/{safe_name(bench)}/{safe_name(method)}--{safe_name(setting)}--{safe_name(item)}.png"
 
 
+# -- CSV files a spreadsheet opens -------------------------------------------------------------
+
+#: a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection");
+#: a leading quote is escaped too, so that reading back is exact
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def escape_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'``; anything else unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def unescape_cell(value: Any) -> Any:
+    """The inverse of :func:`escape_cell` (a cell read back from a CSV this module wrote)."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """``df`` as CSV with text cells escaped (:func:`escape_cell`); numeric columns are written as numbers."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(escape_cell)
+    out.to_csv(path, index=False)
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV written by :func:`write_csv`, text cells unescaped (empty cells and ``nan`` read as NaN)."""
+    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].map(unescape_cell)
+    return df
+
+
 def load_results(path: str | Path) -> pd.DataFrame:
     """Results of a run folder (or a results.csv/.parquet file), with the column types restored.
 
@@ -197,7 +237,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
     if not p.is_file():
         raise ZooError(f"{path}: no results.parquet or results.csv here; pass a run folder written by `zoo bench`")
     try:
-        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"])
+        df = pd.read_parquet(p) if p.suffix == ".parquet" else read_csv(p)
         missing = {"setting", "value", "metric", "method", "status"} - set(df.columns)
         if missing:
             raise ValueError(f"missing column(s) {sorted(missing)}")

@@ -133,10 +133,14 @@ def hash_status(ref: "WeightsRef") -> str:
     ``published-pinned``: a full sha256 pinned with a ``provenance`` note (independent public
     records agree); ``unverified``: a full sha256 pinned from a single download (``zoo fetch
     --pin`` or a trust-on-first-use fetch), no public record; ``prefix-only``: only the leading
-    hex digits in the file name; ``none``: nothing. Bundled files (trained here) are ``bundled``.
+    hex digits in the file name; ``none``: nothing. Bundled files (trained here) are ``bundled``;
+    files inside an installed package count as ``published-pinned`` when their ``provenance``
+    names public records of the same bytes.
     """
     if ref.bundled:
         return "bundled"
+    if ref.package:  # the installed file's sha256 is always pinned; provenance says who else records it
+        return "published-pinned" if ref.provenance else "unverified"
     if ref.expected_source_sha256 or (ref.sha256 and not ref.source):
         return "published-pinned" if ref.provenance else "unverified"
     if ref.sha256_prefix:

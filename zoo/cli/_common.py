@@ -28,6 +28,9 @@ def parse_setting(items: list[str]) -> dict:
         except yaml.YAMLError as exc:
             raise ZooError(f"--setting {item!r}: {v!r} is not a value ({str(exc).splitlines()[0]}); e.g. scale=4, "
                            f"kernel=bicubic, sizes=[1,2]") from None
+        except ValueError as exc:  # a number past Python's digit limit for int()
+            raise ZooError(f"--setting {k}=<{len(v)} characters>: not a usable value ({str(exc)[:120]}); "
+                           f"e.g. quality=75") from None
     return out
 
 

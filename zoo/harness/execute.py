@@ -240,10 +240,11 @@ def _aggregate_rows(base: dict, alias: str, m: Metric, values: dict[str, list[fl
     except Exception as exc:
         return [row(base, metric=MetricKey.summary(alias, "aggregate").format(), status="failed",
                     error=f"{type(exc).__name__}: {exc}")]
+    reasons = getattr(m, "aggregate_reasons", None) or {}  # key -> why it is NaN (e.g. "insufficient n (2 of 6 people)")
     return [row(base, metric=MetricKey.summary(alias, k).format(), value=float(v), fingerprint=m.fingerprint)
             if not math.isnan(float(v))
             else row(base, metric=MetricKey.summary(alias, k).format(), status="skipped", fingerprint=m.fingerprint,
-                     error="undefined for this unit (too few items or none measured)")
+                     error=reasons.get(k) or "undefined for this unit (too few items or none measured)")
             for k, v in summary.items()]
 
 

@@ -15,7 +15,7 @@ DISTRIBUTIONS = ("imagezoo", "torch", "torchvision", "numpy", "pandas", "pillow"
 def run_meta(runner) -> dict:
     """meta.json for a finished run."""
     from zoo.harness.dispatch import execution_meta
-    from zoo.plugins import plugin_report
+    from zoo.plugins import plugin_choices, plugin_report
 
     versions = {}
     for dist in DISTRIBUTIONS:
@@ -31,6 +31,11 @@ def run_meta(runner) -> dict:
                  "device": str(runner.device), "torch_threads": torch.get_num_threads()},
         "versions": versions,
         "plugins": [{"name": p.name, "version": p.version, "error": p.error} for p in plugin_report()],
+        #: names two plugins registered, and which one ZOO_PREFER chose
+        "plugin_choices": plugin_choices(),
+        #: trivial baselines per benchmark, and the metric column a method is judged against them on
+        "baselines": {b.name: {"methods": b.baselines, "judged_on": b.metrics[0].alias}
+                      for b in runner.suite.benchmarks if b.baselines},
         **runner.meta,
         "units": {"computed": runner.computed, "reused": runner.reused, "retried": getattr(runner, "retried", 0)},
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},

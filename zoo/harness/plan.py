@@ -100,6 +100,11 @@ def plan_benchmark(bench: Benchmark, suite: Suite, run_id: str, device: Any, onl
     plan.metrics, plan.unavailable = build_metrics(bench, spec, device)
     base0 = {"run": run_id, "suite": suite.name, "benchmark": bench.name, "task": bench.task}
     code = {"task": _registered_code("tasks", bench.task, spec), "metrics": metrics_code(bench, plan.metrics)}
+    if bench.dataset_missing:  # allowed to be absent here (allow_unavailable: [dataset])
+        log(f"[zoo] {bench.name}: dataset unavailable: {bench.dataset_missing}")
+        plan.failures.append(row({**base0, "dataset": bench.dataset["name"], "method": "*", "setting": "{}"}, metric="*",
+                                 status="unavailable", error=bench.dataset_missing))
+        return plan
     try:
         dataset = bench_dataset(bench)
         ds_hash = dataset.content_hash

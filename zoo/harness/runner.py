@@ -93,7 +93,8 @@ class Runner:
         for p in plans:
             b = p.bench
             for alias, m in p.metrics:
-                self.meta["metrics"][f"{b.name}/{alias}"] = {"fingerprint": m.fingerprint, "higher_is_better": m.higher_is_better}
+                self.meta["metrics"][f"{b.name}/{alias}"] = {"fingerprint": m.fingerprint, "higher_is_better": m.higher_is_better,
+                                                             **({"rate": True} if getattr(m, "rate", False) else {})}
             for u in p.unavailable:
                 self.meta["unavailable"][f"{b.name}/{u['metric']}"] = u["reason"]
             if p.dataset is not None:
@@ -290,10 +291,11 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
     from zoo.harness.codehash import clear_caches
     from zoo.harness.meta import run_meta
     from zoo.harness.store import claim_run_folder
+    from zoo.harness.suite import dataset_folders
 
     clear_caches()  # plugins installed or upgraded since the last run in this process are keyed by their new version
     spec = load_suite(suite, include_path)
-    out_path = Path(out) if out else Path("runs") / spec.name
+    out_path = Path(out) if out else Path("runs") / spec.folder_name
     if recompute:
         known = {m.id for b in spec.benchmarks for m in b.methods}
         unknown = [m for m in recompute if m not in known]
@@ -302,7 +304,7 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
             raise ZooError(f"--recompute: {', '.join(map(repr, unknown))} is not a method of suite {spec.name!r} "
                            f"(its methods: {some}); name the suite before --recompute "
                            f"(`zoo bench SUITE --recompute [METHOD ...]`)")
-    claim_run_folder(out_path, force)
+    claim_run_folder(out_path, force, suite=spec.name, inputs=dataset_folders(spec))
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
                     executor=executor, workers=workers, recompute=recompute, unit_timeout=unit_timeout,
                     threads=threads, retries=retries, memory=memory, address=address, shared_fs=shared_fs)

@@ -9,7 +9,11 @@ A unit that failed (a method that raised, failed verification, or whose weights 
 here) is kept beside as ``<key>.failed.parquet``: it is never reused as a result, the next
 run retries it (and says it does), and its record is removed once the unit succeeds.
 
-A damaged part (truncated, empty, not parquet, missing columns) or metric state is moved
+Each part carries its unit key and a sha256 of its rows in the parquet schema metadata (a
+metric state carries its key as an array): a part copied over another's name, or whose rows
+changed, is not the unit its name says; it is treated as damaged.
+
+A damaged part (truncated, empty, not parquet, missing columns, another unit's or altered) or metric state is moved
 to ``parts/quarantine/`` with a note of the reason, a warning is printed, and the unit is
 computed again: a damaged store heals on the next run. A run folder carries a marker
 (``.zoo-run``) so ``zoo bench -o`` never writes into a folder of someone else's files.
@@ -24,7 +28,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -39,18 +43,35 @@ RUN_FILES = {"parts", "results.parquet", "results.csv", "meta.json", "leaderboar
              "plots", "samples", ".figures.json", ".locks", MARKER}
 
 
-def claim_run_folder(root: Path, force: bool = False) -> None:
+def claim_run_folder(root: Path, force: bool = False, suite: str | None = None, inputs: Iterable[Path] = ()) -> None:
     """Refuse to write a run into a non-empty folder that is not a zoo run folder, unless ``force``.
 
     A run folder is one with the :data:`MARKER` file, or (runs written before the marker) a
     ``meta.json`` naming a suite beside ``parts/``. The marker is written on success.
 
+    Args:
+        suite: the suite about to run; a run folder of another suite is refused unless ``force``
+            (its report would be replaced by this suite's).
+        inputs: folders the run reads (datasets); an output folder inside one is always refused:
+            the next run would count its own outputs as items.
+
     Raises:
-        RunFolderError: the folder holds other files (names a few and the way out), or is a file.
+        RunFolderError: the folder holds other files (names a few and the way out), is a file,
+            holds another suite's run, or lies inside a folder the run reads.
     """
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise RunFolderError(f"-o {root}: is a file, not a folder; choose a folder for the run")
+    where = root.resolve()
+    for folder in inputs:
+        inp = Path(folder).resolve()
+        if where == inp or inp in where.parents:
+            raise RunFolderError(f"-o {root}: is inside the dataset folder {inp}; the run's samples and reports would "
+                                 f"be read as items by the next run. Choose an output folder outside the data")
+    other = _suite_of(root / "meta.json") if root.is_dir() else None
+    if suite is not None and other is not None and other != suite and not force:
+        raise RunFolderError(f"-o {root}: holds the report of suite {other!r}; running suite {suite!r} there would "
+                             f"replace it. Choose another folder, or pass --force to replace it")
     if root.is_dir() and not (root / MARKER).exists():
         entries = sorted(p.name for p in root.iterdir())
         # written before the marker existed, or a store without its report yet (a run stopped while planning)
@@ -70,10 +91,33 @@ def claim_run_folder(root: Path, force: bool = False) -> None:
 
 
 def _names_a_suite(meta: Path) -> bool:
+    return _suite_of(meta) is not None
+
+
+def _suite_of(meta: Path) -> str | None:
+    """The suite a run folder's meta.json names, or None (no meta, unreadable)."""
     try:
-        return "suite" in json.loads(meta.read_text())
-    except (OSError, ValueError, TypeError):
-        return False
+        suite = json.loads(meta.read_text()).get("suite")
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    return str(suite) if suite is not None else None
+
+
+#: schema metadata of a part file: the unit key it belongs to and a checksum of its rows
+KEY_FIELD, SUM_FIELD = b"zoo.unit_key", b"zoo.rows_sha256"
+#: the array of a metric-state file holding its unit key
+STATE_KEY = "__zoo_unit_key__"
+
+
+class PartMismatch(ValueError):
+    """A stored part or metric state is not the unit its file name says (quarantined, then recomputed)."""
+
+
+def rows_checksum(df: pd.DataFrame) -> str:
+    """sha256 over a part's rows (column names, and every value as text: NaN and floats exactly)."""
+    h = hashlib.sha256(json.dumps(list(map(str, df.columns))).encode())
+    h.update(df.to_csv(index=False).encode())
+    return h.hexdigest()
 
 
 def unit_key(payload: dict) -> str:
@@ -105,12 +149,12 @@ class Store:
         if not path.exists():
             return False
         try:
-            df = pd.read_parquet(path)
+            df = self._read_part(path, key)
             missing = set(COLUMNS) - {"run"} - set(df.columns)
             if missing:
                 raise ValueError(f"missing column(s) {sorted(missing)}")
             for state in self._state_files(key):
-                self._read_state(state)
+                self._read_state(state, key)
         except Exception as exc:
             self.quarantine(key, f"{type(exc).__name__}: {exc}")
             return False
@@ -126,11 +170,33 @@ class Store:
                     self._listing.setdefault(name.split(".", 1)[0], []).append(name)
         return [self.parts / n for n in self._listing.get(key, [])]
 
+    @staticmethod
+    def _read_part(path: Path, key: str) -> pd.DataFrame:
+        """A part's rows, checked to be what its name says: the unit key and the rows' checksum it carries.
+
+        Raises:
+            PartMismatch: the part names another unit (a file copied over another's name), carries
+                no key (written by an older imagezoo), or its rows differ from its checksum.
+        """
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        meta = table.schema.metadata or {}
+        stored_key = meta.get(KEY_FIELD, b"").decode()
+        if stored_key != key:
+            raise PartMismatch(f"the part is unit {stored_key!r}, not {key!r} (a file copied over another's name?)"
+                               if stored_key else "the part carries no unit key (written by an older imagezoo)")
+        df = table.to_pandas()
+        digest = meta.get(SUM_FIELD, b"").decode()
+        if digest != rows_checksum(df):
+            raise PartMismatch(f"its rows do not match the checksum it carries ({digest[:16]}…)")
+        return df
+
     def get(self, key: str) -> pd.DataFrame:
         loaded = getattr(self, "_loaded", None)
         if loaded is not None and loaded[0] == key:
             return loaded[1]
-        return pd.read_parquet(self._path(key))
+        return self._read_part(self._path(key), key)
 
     def _unit_files(self, key: str) -> list[Path]:
         """A unit's part and metric-state files that exist (listed afresh: a rare path)."""
@@ -150,11 +216,16 @@ class Store:
         return note
 
     @staticmethod
-    def _read_state(path: Path) -> dict:
+    def _read_state(path: Path, key: str) -> dict:
         import numpy as np
 
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            state = {k: data[k] for k in data.files}
+        stored = state.pop(STATE_KEY, None)
+        if stored is None or str(stored) != key:
+            raise PartMismatch(f"metric state {path.name} is unit {str(stored)!r}, not {key!r}" if stored is not None
+                               else f"metric state {path.name} carries no unit key")
+        return state
 
     @contextmanager
     def claim(self, key: str, timeout: float = -1) -> Iterator[pd.DataFrame | None]:
@@ -189,7 +260,7 @@ class Store:
 
         path = self._state_path(key, alias)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **state)
+        np.savez(tmp, **state, **{STATE_KEY: np.array(key)})
         os.replace(tmp, path)
 
     def get_state(self, key: str, alias: str) -> dict | None:
@@ -197,15 +268,25 @@ class Store:
         if not path.exists():
             return None
         try:
-            return self._read_state(path)
+            return self._read_state(path, key)
         except Exception as exc:
             self.quarantine(key, f"metric state {path.name}: {type(exc).__name__}: {exc}")
             return None
 
     def put(self, key: str, rows: pd.DataFrame) -> None:
+        """Write a unit's rows with its key and their checksum inside the file (schema metadata)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         path = self._path(key)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        rows.to_parquet(tmp, index=False)
+        rows = rows.reset_index(drop=True)
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        # the checksum is over the rows as they read back (the dtypes parquet keeps)
+        digest = rows_checksum(table.to_pandas())
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), KEY_FIELD: key.encode(),
+                                               SUM_FIELD: digest.encode()})
+        pq.write_table(table, tmp)
         os.replace(tmp, path)  # atomic: a killed run never leaves a half-written part
 
     def drop(self, key: str) -> None:

@@ -23,6 +23,7 @@ benchmarks:
 from __future__ import annotations
 
 import importlib.resources
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,17 @@ import yaml
 
 from zoo.taskspec import task_spec
 
-from zoo.errors import SuiteError, UnknownNameError
+from zoo.errors import PluginError, SuiteError, UnknownNameError, ZooError
 
 SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark"}
 #: keys every benchmark may set; each task's spec adds its own (``TaskSpec.bench_keys``)
-BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable", "timeout"}
+BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable", "baselines",
+              "timeout"}
+
+#: columns the harness writes beside the metrics (cost and bookkeeping): no metric may be named so
+RESERVED_COLUMNS = ("*", "runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
+#: seeds torch, numpy and Python all take
+MAX_SEED = 2**32 - 1
 
 
 #: A suite that expands (through YAML anchors and aliases) to more values than this is refused.
@@ -71,6 +78,10 @@ class Benchmark:
     #: metric aliases and method ids expected to be unavailable on some machines (offline metrics):
     #: reported, but they do not make `zoo bench` exit non-zero
     allow_unavailable: list[str] = field(default_factory=list)
+    #: method ids that are this benchmark's trivial baselines: a method below one is marked in the report
+    baselines: list[str] = field(default_factory=list)
+    #: why the dataset is not here (a folder the suite names that does not exist, listed in allow_unavailable)
+    dataset_missing: str | None = None
     line: int | None = None
     source: str = ""
     timeout: float | None = None  # seconds each unit may run in a worker; a method's own `timeout` wins
@@ -89,6 +100,19 @@ class Suite:
     round_outputs: bool = True
     samples_per_benchmark: int = 2
     source: str = ""
+
+    @property
+    def folder_name(self) -> str:
+        """The suite's name as one safe folder name (the default output folder is ``runs/<folder_name>``)."""
+        return safe_folder_name(self.name)
+
+
+def safe_folder_name(name: str) -> str:
+    """``name`` as a single path component: letters, digits, ``._-`` kept, anything else ``-``; never ``.``/``..``."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")
+    return safe[:100] or "suite"
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -201,11 +225,35 @@ def find_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Path
     raise SuiteError(f"suite {ref!r} not found (looked in {', '.join(map(str, dirs))}). Available: {', '.join(known) or '(none)'}")
 
 
+#: A suite file larger than this is refused (a suite is a few kilobytes of YAML).
+MAX_SUITE_BYTES = 8 << 20
+
+
+def _read_text(path: Path) -> str:
+    """A suite file's text; anything but a regular file (a FIFO, a device, a folder) is refused before it is opened."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot be read ({exc.strerror}); check the path") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe, socket or device)"
+        raise SuiteError(f"{path}: is {kind}; a suite is a YAML file")
+    if st.st_size > MAX_SUITE_BYTES:
+        raise SuiteError(f"{path}: {st.st_size} bytes is too large for a suite file (limit {MAX_SUITE_BYTES} bytes)")
+    with open(path, "rb") as f:
+        data = f.read(MAX_SUITE_BYTES + 1)
+    if len(data) > MAX_SUITE_BYTES:
+        raise SuiteError(f"{path}: too large for a suite file (limit {MAX_SUITE_BYTES} bytes)")
+    return data.decode("utf-8")
+
+
 def _read(path: Path, include_path, seen: tuple = ()) -> dict:
     if path.resolve() in seen:
         raise SuiteError(f"{path}: include cycle through {' -> '.join(map(str, seen))}")
     try:
-        text = path.read_text()
+        text = _read_text(path)
     except UnicodeDecodeError as exc:
         raise SuiteError(f"{path}: not a text file ({exc.reason}); a suite is a UTF-8 YAML file") from exc
     try:
@@ -214,6 +262,8 @@ def _read(path: Path, include_path, seen: tuple = ()) -> dict:
         raise SuiteError(f"{path}: invalid YAML: {exc}") from exc
     except RecursionError:
         raise SuiteError(f"{path}: nested too deeply to be a suite") from None
+    except ValueError as exc:  # a number too long to convert (Python's 4300-digit limit)
+        raise SuiteError(f"{path}: a value cannot be read ({exc}); write numbers of sensible size") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{path}: a suite must be a mapping")
     if _expanded_size(data, MAX_SUITE_VALUES) > MAX_SUITE_VALUES:
@@ -274,6 +324,75 @@ def _dataset_options(ds: dict, where: str) -> None:
             raise SuiteError(f"{where}: dataset option {key} must be a positive number of pixels/images, got {value!r}")
 
 
+#: dataset options that name a local file or folder (resolved against the suite file)
+PATH_OPTIONS = ("path", "pair_path", "style_path")
+
+
+def shipped_suite(path: str | Path) -> bool:
+    """Is ``path`` a suite shipped inside imagezoo or a plugin (whose folder cannot hold the user's data)?"""
+    p = Path(path).resolve()
+    roots = {builtin_suite_dir().resolve()}
+    try:
+        roots |= {f.resolve().parent for f in plugin_suites().values()}
+    except Exception:  # a broken plugin: its suites are not shipped ones here
+        pass
+    return any(p.parent == r or r in p.parents for r in roots)
+
+
+def resolve_dataset_paths(ds: dict, suite_file: str) -> dict:
+    """``ds`` with relative ``path``/``pair_path``/``style_path`` made absolute.
+
+    A relative path is resolved against the folder of the suite file that names it, so a suite
+    reads the same data wherever `zoo bench` is started. A suite shipped inside imagezoo or a
+    plugin names folders the user adds, so its relative paths are resolved against the current
+    folder instead (docs/reliability.md). ``~`` is the home folder.
+    """
+    base = Path.cwd() if shipped_suite(suite_file) else Path(suite_file).resolve().parent
+    out = dict(ds)
+    for key in PATH_OPTIONS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            p = Path(value).expanduser()
+            out[key] = str(p if p.is_absolute() else (base / p).resolve())
+    return out
+
+
+def dataset_folders(suite: "Suite") -> list[Path]:
+    """Every local folder the suite's datasets read (``path``, ``pair_path``, ``style_path``)."""
+    return [Path(b.dataset[k]) for b in suite.benchmarks for k in PATH_OPTIONS if isinstance(b.dataset.get(k), str)]
+
+
+def _check_local_dataset(ds: dict, where: str, allow_missing: bool, suite_file: str = "") -> str | None:
+    """Folders the dataset names exist; a ``folder`` dataset's pattern and items are valid.
+
+    Returns why the dataset is missing when ``allow_missing`` (the benchmark lists ``dataset``
+    in ``allow_unavailable``) and a folder does not exist; raises otherwise.
+    """
+    for key in PATH_OPTIONS:
+        value = ds.get(key)
+        if isinstance(value, str) and value and not Path(value).exists():
+            base = ("the current folder: this suite ships with imagezoo or a plugin" if shipped_suite(suite_file)
+                    else "the suite file's folder")
+            why = (f"dataset {key} {value} does not exist; add the folder there, or change `{key}:` in the suite "
+                   f"(a relative path is read from {base})")
+            if allow_missing:
+                return why
+            raise SuiteError(f"{where}: {why}; a benchmark whose data may be absent lists `dataset` in allow_unavailable")
+        if not isinstance(value, (str, type(None))):
+            raise SuiteError(f"{where}: dataset option {key} must be a path, got {value!r}")
+    from zoo.plugins import registry
+
+    entry = registry().items["datasets"].get(ds["name"])
+    from zoo.datasets.folder import folder
+
+    if entry is not None and entry.obj is folder:
+        try:
+            folder(**{k: v for k, v in ds.items() if k != "name"})
+        except ZooError as exc:
+            raise SuiteError(f"{where}: {exc}") from None
+    return None
+
+
 def _check_method(m: MethodSpec, task: str, where: str) -> None:
     """An id the catalog knows, of the benchmark's task, and settings its card allows."""
     from zoo.catalog import get_card
@@ -281,9 +400,12 @@ def _check_method(m: MethodSpec, task: str, where: str) -> None:
     from zoo.loading import check_options
     from zoo.plugins import registry
 
+    from zoo.plugins import check_unambiguous
+
     try:
         card = get_card(m.id)
-    except UnknownNameError as exc:
+        check_unambiguous("methods", card.factory)
+    except (UnknownNameError, PluginError) as exc:
         raise SuiteError(f"{where}: {exc}") from None
     if card.task != task:
         raise SuiteError(f"{where}: {m.id} is a {card.task} method; this benchmark's task is {task}")
@@ -298,6 +420,34 @@ def _check_method(m: MethodSpec, task: str, where: str) -> None:
             check_options(card, factory, setting)
         except OptionsError as exc:
             raise SuiteError(f"{where}: {exc}") from None
+
+
+def _unambiguous(kind: str, name: str, where: str) -> None:
+    """A name two plugins registered (and the user did not choose between) is a suite error naming both."""
+    from zoo.plugins import check_unambiguous
+
+    try:
+        check_unambiguous(kind, name)
+    except PluginError as exc:
+        raise SuiteError(f"{where}: {exc}") from None
+
+
+def _reserved_alias(ms: MetricSpec, metric_names: set[str], aliases: dict) -> str | None:
+    """Why a metric's column name is taken (a cost or bookkeeping column, another metric's), or None."""
+    a = ms.alias
+    if a in RESERVED_COLUMNS or a.endswith("_ms"):
+        return "is a column the harness writes (cost and bookkeeping columns: runtime_ms, params, peak_mem_mb, *_ms)"
+    if ":" in a:
+        return "holds ':', which marks a metric's summary columns (ALIAS:gap ...)"
+    if a != ms.name and a in metric_names:
+        return f"is the name of metric {a!r}, but it holds {ms.name}"
+    head = a.split(".", 1)[0]
+    if "." in a and head in aliases:
+        return f"is a sub-column of metric column {head!r} (a metric with named outputs writes {head}.NAME)"
+    clash = [x for x in aliases if x.startswith(a + ".")]
+    if clash:
+        return f"would own the sub-column {clash[0]!r} listed before it"
+    return None
 
 
 def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suite:
@@ -318,7 +468,7 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
     extra = set(raw) - SUITE_KEYS - {"__line__", "__source__"}
     if extra:
         raise _err(src, raw, f"unknown key(s) {sorted(extra)}; allowed: {sorted(SUITE_KEYS)}")
-    for key, ok, what in (("seed", _is_int, "a whole number"), ("round_outputs", lambda v: isinstance(v, bool), "true or false"),
+    for key, ok, what in (("seed", lambda v: _is_int(v) and 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}"), ("round_outputs", lambda v: isinstance(v, bool), "true or false"),
                           ("samples_per_benchmark", lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
                           ("name", lambda v: isinstance(v, str) and v.strip(), "a non-empty name")):
         if key in raw and not ok(raw[key]):
@@ -359,7 +509,13 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
         ds = {"name": ds} if isinstance(ds, str) else ds
         if not isinstance(ds, dict) or not isinstance(ds.get("name"), str):
             raise _err(bsrc, b, f"benchmark {name!r}: dataset must be a name or a mapping with `name`")
-        _dataset_options(_strip(ds), f"{bsrc}:{_line(ds) or _line(b)}: benchmark {name!r}")
+        ds_where = f"{bsrc}:{_line(ds) or _line(b)}: benchmark {name!r}"
+        _unambiguous("tasks", spec.name, f"{bsrc}:{_line(b)}: benchmark {name!r}")
+        _unambiguous("datasets", _strip(ds["name"]), ds_where)
+        _dataset_options(_strip(ds), ds_where)
+        ds = resolve_dataset_paths(_strip(ds), bsrc)
+        allow_raw = _strip(b.get("allow_unavailable", []))
+        dataset_missing = _check_local_dataset(ds, ds_where, isinstance(allow_raw, list) and "dataset" in allow_raw, bsrc)
         for key in ("methods", "metrics"):
             if not isinstance(b[key], list) or not b[key]:
                 raise _err(bsrc, b, f"benchmark {name!r}: {key} must be a non-empty list, got {_strip(b[key])!r}"
@@ -405,25 +561,39 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
                 raise SuiteError(f"{where}: a metric is a name or a mapping with `name`, got {_strip(m)!r}")
             if ms.name not in metric_names:
                 raise SuiteError(f"{where}: {unknown_message('metric', ms.name, metric_names)}")
+            _unambiguous("metrics", ms.name, where)
             if ms.alias in aliases:
                 raise SuiteError(f"{where}: metric column {ms.alias!r} is used twice (also line {aliases[ms.alias]}); two "
                                  f"metrics would mix in one column. Give one of them another name with `as:`")
+            reserved = _reserved_alias(ms, metric_names, aliases)
+            if reserved:
+                raise SuiteError(f"{where}: metric column {ms.alias!r} {reserved}; its numbers would mix with that column's. "
+                                 f"Give it another name with `as:`")
             aliases[ms.alias] = ms.line or _line(b)
             metrics.append(ms)
         allow = _strip(b.get("allow_unavailable", []))
         if not isinstance(allow, list) or not all(isinstance(x, str) for x in allow):
             raise _err(bsrc, b, f"benchmark {name!r}: allow_unavailable must be a list of metric aliases "
                                 f"or method ids, e.g. [lpips, fid], got {allow!r}")
-        named = {m.alias for m in metrics} | {m.id for m in methods}
+        named = {m.alias for m in metrics} | {m.id for m in methods} | {"dataset"}
         stray = [x for x in allow if x not in named]
         if stray:
             raise _err(bsrc, b, f"benchmark {name!r}: allow_unavailable names {stray}, which are not among its "
                                 f"metrics or methods ({', '.join(sorted(named))})")
         btimeout = _timeout(b.get("timeout"), f"{bsrc}:{_line(b)}: benchmark {name!r}")
+        baselines = _strip(b.get("baselines", []))
+        ids = [m.id for m in methods]
+        if not isinstance(baselines, list) or not all(isinstance(x, str) for x in baselines):
+            raise _err(bsrc, b, f"benchmark {name!r}: baselines must be a list of method ids, got {baselines!r}")
+        stray = [x for x in baselines if x not in ids]
+        if stray:
+            raise _err(bsrc, b, f"benchmark {name!r}: baselines names {stray}, which are not among its methods "
+                                f"({', '.join(ids)}); list each baseline under methods: too")
         benches.append(Benchmark(
-            name=name, task=spec.name, dataset=_strip(ds), methods=methods, metrics=metrics,
+            name=name, task=spec.name, dataset=ds, methods=methods, metrics=metrics,
             options=options, batch_size=int(b.get("batch_size", 4)), shard_size=b.get("shard_size"),
-            allow_unavailable=allow, line=_line(b), source=bsrc, timeout=btimeout,
+            allow_unavailable=allow, baselines=baselines, dataset_missing=dataset_missing, line=_line(b), source=bsrc,
+            timeout=btimeout,
         ))
     names = [b.name for b in benches]
     dup = {n for n in names if names.count(n) > 1}

@@ -54,6 +54,9 @@ def run_problems(results: pd.DataFrame, allow_unavailable: dict[str, list[str]] 
         out.append(Problem("failed", bench, where, f"{first.error}{what}" + (f" [{n} item(s)]" if n else "")))
     una = bad[bad.status == "unavailable"]
     for (bench, method, setting), g in una[una.metric == "*"].groupby(["benchmark", "method", "setting"], sort=True):
+        if method == "*":  # the benchmark's data is not here
+            out.append(Problem("unavailable", bench, "dataset", g.error.iloc[0], expected="dataset" in allow.get(bench, [])))
+            continue
         out.append(Problem("unavailable", bench, f"method {method} {setting}", g.error.iloc[0],
                            expected=method in allow.get(bench, [])))
     for (bench, metric), g in una[una.metric != "*"].groupby(["benchmark", "metric"], sort=True):
@@ -87,5 +90,5 @@ def verdict(problems: list[Problem], allow_failures: bool = False, allow_unavail
                 f for f, on in (("--allow-failures", failed), ("--allow-unavailable", unavailable)) if on) + ")")
     if expected:
         lines.append("zoo bench: expected unavailable here (allow_unavailable in the suite): "
-                     + ", ".join(f"{p.benchmark}/{p.subject.split(' ', 1)[1]}" for p in expected))
+                     + ", ".join(f"{p.benchmark}/{p.subject.split(' ', 1)[-1]}" for p in expected))
     return code, lines

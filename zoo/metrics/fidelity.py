@@ -14,16 +14,24 @@ print (Dong et al., SRCNN, TPAMI 2016; Lim et al., EDSR, CVPRW 2017; Zhang et al
 2018). ``luma="float"`` keeps Y unrounded (BasicSR's ``to_y_channel``); it reads 0.01-0.02 dB
 higher on the standard sets. The choice is part of the fingerprint.
 
-Speed: the Gaussian window is separable, so the five local moments (mu_x, mu_y,
-E[x^2], E[y^2], E[xy]) are filtered together as one stacked tensor with 11 horizontal
-then 11 vertical shifted multiply-adds (22 per pixel instead of 121).
+Speed: on CPU tensors the work is done per image plane by OpenCV's SIMD separable filters and
+element-wise kernels (``opencv-python-headless``), planes spread over ``torch.get_num_threads()``
+Python threads (OpenCV releases the GIL), in blocks of :data:`ROW_BLOCK` rows that stay in cache.
+Four filterings per pixel (mu_x, mu_y, E[x^2 + y^2], E[xy]) instead of five, and no torch
+element-wise kernels, whose speed was found to move by 2-3x between torch builds
+(benchmarks/perf/metrics.py, docs/performance.md). Other devices (CUDA) keep a torch path: the
+separable window as 11 + 11 shifted multiply-adds on the stacked moments.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -117,7 +125,49 @@ def _filter(x: torch.Tensor, win: torch.Tensor) -> torch.Tensor:
     return z
 
 
-ROW_BLOCK = 128  # output rows per block: the block's moments stay in cache (measured 128 best of 32-502)
+ROW_BLOCK = 128  # output rows per block: a block's filtered moments stay in the 512 KB L2 (measured: 128 best of whole-plane, 256, 128, 64, 32)
+
+
+def _block_sums(x: np.ndarray, y: np.ndarray, win: np.ndarray, c1: float, c2: float, need_ssim: bool, need_cs: bool) -> tuple[float, float]:
+    """Sums of the SSIM and contrast-structure maps over one block of rows of one plane (2-D arrays).
+
+    Four separable filterings (mu_x, mu_y, E[x^2 + y^2], E[xy]) with OpenCV's SIMD row and
+    column filters; the maps' arithmetic with OpenCV's element-wise kernels; sums in float64
+    (``cv2.sumElems`` accumulates in double). Border pixels of the filter output are dropped:
+    only the valid region, where the window lies inside the image, is kept.
+    """
+    h = win.size // 2
+
+    def filt(a: np.ndarray) -> np.ndarray:
+        return cv2.sepFilter2D(a, -1, win, win, borderType=cv2.BORDER_REFLECT)[h:-h, h:-h]
+
+    mu_x, mu_y = filt(x), filt(y)
+    sq = cv2.multiply(x, x)
+    cv2.accumulateSquare(y, sq)  # x^2 + y^2
+    e_sq, e_xy = filt(sq), filt(cv2.multiply(x, y))
+    mu_xy = cv2.multiply(mu_x, mu_y)
+    mu_sq = cv2.multiply(mu_x, mu_x)
+    cv2.accumulateSquare(mu_y, mu_sq)  # mu_x^2 + mu_y^2
+    # contrast-structure (2 s_xy + c2) / (s_x^2 + s_y^2 + c2)
+    cs = cv2.divide(cv2.addWeighted(e_xy, 2.0, mu_xy, -2.0, c2), cv2.addWeighted(e_sq, 1.0, mu_sq, -1.0, c2))
+    cs_sum = cv2.sumElems(cs)[0] if need_cs else math.nan
+    ssim_sum = math.nan
+    if need_ssim:  # luminance (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1), times cs
+        lum = cv2.divide(cv2.addWeighted(mu_xy, 2.0, mu_xy, 0.0, c1), cv2.addWeighted(mu_sq, 1.0, mu_sq, 0.0, c1))
+        ssim_sum = cv2.sumElems(cv2.multiply(lum, cs))[0]
+    return ssim_sum, cs_sum
+
+
+def _plane_sums(x: np.ndarray, y: np.ndarray, win: np.ndarray, c1: float, c2: float, need_ssim: bool, need_cs: bool) -> tuple[float, float]:
+    k = win.size
+    ho = x.shape[0] - k + 1
+    s_sum = c_sum = 0.0
+    for r0 in range(0, ho, ROW_BLOCK):
+        r1 = min(r0 + ROW_BLOCK, ho)
+        s, c = _block_sums(x[r0 : r1 + k - 1], y[r0 : r1 + k - 1], win, c1, c2, need_ssim, need_cs)
+        s_sum += s
+        c_sum += c
+    return s_sum, c_sum
 
 
 def ssim_components(x: torch.Tensor, y: torch.Tensor, win: torch.Tensor, data_range: float = 1.0,
@@ -125,7 +175,8 @@ def ssim_components(x: torch.Tensor, y: torch.Tensor, win: torch.Tensor, data_ra
     """Per-channel mean SSIM and contrast-structure (N x C each) on the valid region.
 
     Wang et al., "Image Quality Assessment: From Error Visibility to Structural Similarity",
-    IEEE TIP 2004. Works image by image in blocks of :data:`ROW_BLOCK` output rows so the
+    IEEE TIP 2004. The torch path (non-CPU devices, and the reference the OpenCV path is tested
+    against). Works image by image in blocks of :data:`ROW_BLOCK` output rows so the
     five filtered moments of a block stay in CPU cache; the SSIM map arithmetic is done in
     place on the filtered moments. Sums are accumulated in float64. With ``need_ssim=False``
     (MS-SSIM's finer scales) only contrast-structure is computed; the SSIM result is NaN.
@@ -159,6 +210,75 @@ def ssim_components(x: torch.Tensor, y: torch.Tensor, win: torch.Tensor, data_ra
     return (ssim_sum / area).to(x.dtype), (cs_sum / area).to(x.dtype)
 
 
+def _downsample(a: np.ndarray) -> np.ndarray:
+    """2 x 2 average pooling of a 2-D plane, as ``F.avg_pool2d(kernel_size=2, padding=(h % 2, w % 2))``:
+    an odd side gets one zero row or column in front (counted in the average)."""
+    ph, pw = a.shape[0] % 2, a.shape[1] % 2
+    if ph or pw:
+        a = np.pad(a, ((ph, 0), (pw, 0)))
+    s = a[0::2, 0::2] + a[0::2, 1::2]
+    s += a[1::2, 0::2]
+    s += a[1::2, 1::2]
+    s *= 0.25
+    return s
+
+
+def _plane_scales(x: np.ndarray, y: np.ndarray, win: np.ndarray, scales: int, c1: float, c2: float) -> list[float]:
+    """[cs_1, ..., cs_scales, ssim_scales]: means over the valid region of one plane at each scale
+    (the coarsest scale's contrast-structure is not needed by MS-SSIM and is NaN)."""
+    out = []
+    k = win.size
+    for level in range(scales):
+        last = level == scales - 1
+        area = (x.shape[0] - k + 1) * (x.shape[1] - k + 1)
+        s, c = _plane_sums(x, y, win, c1, c2, need_ssim=last, need_cs=not last)
+        out.append(c / area)
+        if last:
+            out.append(s / area)
+        else:
+            x, y = _downsample(x), _downsample(y)
+    return out
+
+
+def ssim_scales(x: torch.Tensor, y: torch.Tensor, win: torch.Tensor, scales: int = 1, data_range: float = 1.0,
+                k1: float = 0.01, k2: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean SSIM at the coarsest scale (N x C) and mean contrast-structure at every scale
+    (scales x N x C) on the valid region, with 2 x 2 average pooling between scales.
+
+    Wang et al. 2004 (SSIM); Wang, Simoncelli and Bovik 2003 (MS-SSIM, ``scales=5``). The
+    coarsest scale's contrast-structure is not computed (NaN): SSIM and MS-SSIM do not use it. CPU tensors take the OpenCV
+    path, other devices the torch path.
+    """
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    n, c, h, w = x.shape
+    if x.device.type != "cpu":
+        cs_levels = []
+        for level in range(scales):
+            last = level == scales - 1
+            s, cs = ssim_components(x, y, win, data_range, k1, k2, need_ssim=last)
+            cs_levels.append(torch.full_like(cs, float("nan")) if last else cs)
+            if not last:
+                pad = [x.shape[-2] % 2, x.shape[-1] % 2]
+                x, y = F.avg_pool2d(x, kernel_size=2, padding=pad), F.avg_pool2d(y, kernel_size=2, padding=pad)
+        return s, torch.stack(cs_levels)
+    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    xs = x.detach().to(dtype).reshape(n * c, h, w).contiguous().numpy()
+    ys = y.detach().to(dtype).reshape(n * c, h, w).contiguous().numpy()
+    taps = win.numpy().astype(np.float32)
+
+    def plane(i: int) -> list[float]:
+        return _plane_scales(xs[i], ys[i], taps, scales, c1, c2)
+
+    workers = max(1, min(torch.get_num_threads(), n * c))
+    if workers == 1:
+        rows = [plane(i) for i in range(n * c)]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            rows = list(pool.map(plane, range(n * c)))
+    table = torch.tensor(rows, dtype=torch.float64).T.reshape(scales + 1, n, c)  # cs per scale, then ssim
+    return table[-1].to(x.dtype), table[:-1].to(x.dtype)
+
+
 class SSIM(_Preprocessed):
     """Structural similarity (Wang et al. 2004), Gaussian window 11x11, sigma 1.5."""
 
@@ -177,7 +297,7 @@ class SSIM(_Preprocessed):
         a, b = self._pair(output, reference)
         if min(a.shape[-2:]) < self.win_size:
             raise MetricError(f"ssim: images must be at least {self.win_size}x{self.win_size} after cropping, got {tuple(a.shape[-2:])}")
-        s, _ = ssim_components(a, b, gaussian_window(self.win_size, self.sigma))
+        s, _ = ssim_scales(a, b, gaussian_window(self.win_size, self.sigma))
         return s.mean(1)
 
 
@@ -206,16 +326,7 @@ class MSSSIM(_Preprocessed):
                 f"ms-ssim: images must be at least {self.min_size}x{self.min_size} (5 scales of an "
                 f"{self.win_size}-tap window), got {tuple(a.shape[-2:])}; use ssim for smaller images"
             )
-        win = gaussian_window(self.win_size, self.sigma)
-        weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=a.dtype, device=a.device)
-        cs_levels = []
-        for level in range(len(MS_SSIM_WEIGHTS)):
-            last = level == len(MS_SSIM_WEIGHTS) - 1
-            s, cs = ssim_components(a, b, win, need_ssim=last)
-            if not last:
-                cs_levels.append(torch.relu(cs))
-                pad = [a.shape[-2] % 2, a.shape[-1] % 2]
-                a = F.avg_pool2d(a, kernel_size=2, padding=pad)
-                b = F.avg_pool2d(b, kernel_size=2, padding=pad)
-        stack = torch.stack(cs_levels + [torch.relu(s)], dim=0)  # levels x N x C
-        return torch.prod(stack ** weights.view(-1, 1, 1), dim=0).mean(1)
+        weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64, device=a.device)
+        s, cs = ssim_scales(a, b, gaussian_window(self.win_size, self.sigma), scales=len(MS_SSIM_WEIGHTS))
+        stack = torch.cat([cs[:-1], s[None]]).double().relu()  # levels x N x C
+        return torch.prod(stack ** weights.view(-1, 1, 1), dim=0).mean(1).to(a.dtype)

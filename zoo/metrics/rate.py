@@ -13,6 +13,8 @@ class BPP(Metric):
 
     name = "bpp"
     higher_is_better = False
+    #: a rate, not a quality: a lower bpp is not better by itself (it buys quality), so the report gives it no ★
+    rate = True
     unit = "bit/px"
     needs = ("bitstreams",)
 

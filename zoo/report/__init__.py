@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from zoo.report.leaderboard import leaderboard_markdown, summarize
-from zoo.results import load_results
+from zoo.results import load_results, read_csv, write_csv
 
 __all__ = ["write_report", "rebuild_site", "load_results"]
 
@@ -20,11 +20,14 @@ def write_report(run) -> Path:
     out = Path(run.path)
     out.mkdir(parents=True, exist_ok=True)
     df = run.results
+    from zoo.report.ranking import lossless_rows
+
+    run.meta["lossless"] = lossless_rows(df)  # set apart from the lossy rows in the tables and plots
     df.to_parquet(out / "results.parquet", index=False)
-    df.to_csv(out / "results.csv", index=False)
+    write_csv(df, out / "results.csv")  # text cells that would start a spreadsheet formula are escaped
     (out / "meta.json").write_text(json.dumps(run.meta, indent=2, default=str))
     summary = summarize(df, run.meta, seed=run.meta.get("seed", 0))
-    summary.to_csv(out / "summary.csv", index=False)
+    write_csv(summary, out / "summary.csv")
     specs = _task_specs(run)
     extra_sections = []
     for task, spec in specs.items():
@@ -114,7 +117,7 @@ def rebuild_site(out: str | Path, against: str | None = None, tolerances: dict[s
     diff = baseline_diff(df, load_results(against), label or str(against), tolerances, subset) if against else None
     summary = None
     if (out / "summary.csv").is_file():  # written with the results; summarising again costs seconds
-        summary = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=["", "nan", "NaN"])
+        summary = read_csv(out / "summary.csv")
         summary["setting"] = summary.setting.astype(str)
         summary["note"] = summary.note.fillna("").astype(str)
     return write_site(out, df, meta, summary, load_sections(out), figures, diff)

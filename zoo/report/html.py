@@ -150,8 +150,14 @@ def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]
             title += f" — {info['fingerprint']}"
         head.append(f'<th data-sort=num data-dir={1 if d else -1} data-metric="{esc(m)}" class="{"cost" if m in COST else "metric"}"'
                     f' title="{esc(title)}">{esc(m)} <span class=arrow>{arrow}</span></th>')
-    rows = []
+    from zoo.report.ranking import below_baseline, is_lossless
+
+    below = below_baseline(bg, meta, bench)
+    rows, lossless = [], []
     for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
+        if is_lossless(meta, bench, method, setting):
+            lossless.append((method, setting, g))
+            continue
         by_metric: dict[str, Any] = {}
         for r in g.itertuples(index=False):
             by_metric.setdefault(r.metric, r)
@@ -160,6 +166,8 @@ def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]
         whole = [r for r in g.itertuples(index=False) if r.metric == "*" and r.status in ("unavailable", "failed")]
         status = whole[0].status if whole else "ok"
         link = f'<a href="#card-{cards[method]}">{esc(method)}</a>' if method in cards else esc(method)
+        if (method, setting) in below:
+            link += f' <span class=below>below baseline {esc(below[(method, setting)])}</span>'
         shown = pretty_setting(setting)
         cells = [f'<td class=method data-v="{esc(method)}">{link}</td>',
                  f'<td class=setting data-v="{esc(shown)}" title="{esc(setting)}">{esc(shown)}</td>', f'<td data-v="{esc(n)}">{esc(n)}</td>']
@@ -189,7 +197,39 @@ def _bench_table(bg: pd.DataFrame, meta: dict, bench: str, cards: dict[str, str]
         rows.append(f'<tr data-method="{esc(method)}" data-setting="{esc(shown + " " + setting)}" data-status="{esc(status)}">'
                     + "".join(cells) + "</tr>")
     return ('<div class=tablewrap><table class="board sortable"><thead><tr>' + "".join(head) + "</tr></thead><tbody>"
-            + "\n".join(rows) + "</tbody></table></div>")
+            + "\n".join(rows) + "</tbody></table></div>" + _comparability_html(meta, bench, below, lossless))
+
+
+def _comparability_html(meta: dict, bench: str, below: dict, lossless: list) -> str:
+    """Under a table: why it has no ★ (rate–distortion), the lossless rows apart, the baseline rule."""
+    from zoo.report.leaderboard import COST
+    from zoo.report.ranking import rate_columns
+
+    parts = []
+    rates = sorted(rate_columns(meta, bench))
+    if rates:
+        parts.append(f"<p class=muted>No ★ in this table: each row is an operating point at its own rate "
+                     f"({esc(', '.join(rates))}); compare codecs by BD-rate and the rate–distortion plot.</p>")
+    if lossless:
+        cols = rates or ["bpp"]
+        body = []
+        for method, setting, g in lossless:
+            n = g[~g.metric.isin(COST)].n
+            cells = [esc(method), esc(pretty_setting(setting)), esc(str(int(n.max())) if len(n) else "")]
+            for c in cols:
+                r = g[g.metric == c]
+                mean, ci = ("", "") if r.empty else _cell_text(r["mean"].iloc[0], r.ci_low.iloc[0], r.ci_high.iloc[0], c)
+                cells.append(f"{esc(mean)} <span class=ci>{esc(ci)}</span>" if ci else esc(mean))
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        parts.append("<p>Lossless (every item reproduced exactly; their distortion columns are not comparable with "
+                     "the lossy rows):</p><div class=tablewrap><table class=board><thead><tr><th>method</th><th>setting</th>"
+                     "<th>n</th>" + "".join(f"<th>{esc(c)} ↓</th>" for c in cols) + "</tr></thead><tbody>"
+                     + "".join(body) + "</tbody></table></div>")
+    spec = meta.get("baselines", {}).get(bench)
+    if spec:
+        parts.append(f"<p class=muted>Trivial baselines: {esc(', '.join(spec['methods']))}; a method worse than one on "
+                     f"{esc(spec['judged_on'])} is marked “below baseline” and gets no ★.</p>")
+    return "".join(parts)
 
 
 def _bench_notes(bg: pd.DataFrame) -> str:
@@ -211,13 +251,14 @@ def _bench_notes(bg: pd.DataFrame) -> str:
 
 def _summary_tables(bg: pd.DataFrame) -> str:
     """Per-unit summary figures (``alias:key`` rows, e.g. a fairness probe's per-group gaps)."""
-    from zoo.report.leaderboard import _fmt
+    from zoo.report.leaderboard import _fmt, _insufficient
 
-    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.astype(str).str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     parts = []
     for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
         a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] if np.isfinite(r["mean"]) else str(r.note)
+                for _, r in a.iterrows()}
         keys = list(dict.fromkeys(k for (_, _, k) in vals))
         is_bound = lambda k: k.split("[", 1)[0].endswith(("_lo", "_hi"))  # noqa: E731
         overall = [k for k in keys if "[" not in k and not is_bound(k)]
@@ -228,6 +269,8 @@ def _summary_tables(bg: pd.DataFrame) -> str:
             v = vals.get((m, st, k))
             if v is None:
                 return "<td data-v=''></td>"
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return f"<td data-v='' class=muted>{esc(v)}</td>"
             lo_k = k.replace("[", "_lo[", 1) if "[" in k else k + "_lo"
             hi_k = k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"
             lo, hi = vals.get((m, st, lo_k)), vals.get((m, st, hi_k))

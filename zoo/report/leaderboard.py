@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
+from zoo.report.ranking import below_baseline, is_lossless
 from zoo.results import COST, machine_dependent  # noqa: F401 (re-exported: the report's readers import them here)
 
 
@@ -17,6 +20,28 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, alpha: float = 0.05, se
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+#: Fewest people behind an interval when a dataset's items are repeated measures of people (their
+#: attributes carry ``person``, as zoo-fairness's counterfactual faces do): the interval of the mean
+#: resamples people, never the images of one person, and below this many it is not shown.
+MIN_PEOPLE = 6
+
+
+def _people(ok: pd.DataFrame) -> list[str] | None:
+    """The ``person`` attribute of each per-item row, or None when the rows do not all carry one."""
+    if "attributes" not in ok or (ok.item == "*").any():
+        return None
+    out = []
+    for a in ok.attributes:
+        try:
+            person = json.loads(a).get("person") if isinstance(a, str) and a else None
+        except (ValueError, AttributeError):
+            person = None
+        if person is None:
+            return None
+        out.append(str(person))
+    return out
 
 
 def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
@@ -37,9 +62,18 @@ def summarize(df: pd.DataFrame, meta: dict, seed: int = 0) -> pd.DataFrame:
             continue
         vals = ok.value.to_numpy(dtype=np.float64)
         lo, hi = bootstrap_ci(vals, seed=seed) if (ok.item != "*").all() else (np.nan, np.nan)
+        people = _people(ok)
         failed = int((g.status == "failed").sum())
         skipped = int((g.status == "skipped").sum())
         notes = [f"{failed} item(s) failed"] if failed else []
+        if people is not None:  # items are repeated measures of people: the interval resamples people
+            k = len(set(people))
+            notes.append(f"{len(vals)} images of {k} {'person' if k == 1 else 'people'}")
+            if k < MIN_PEOPLE:
+                lo, hi = np.nan, np.nan
+                notes.append(f"no interval: insufficient n ({k} of {MIN_PEOPLE} people)")
+            else:
+                lo, hi = bootstrap_ci(pd.Series(vals).groupby(people).mean().to_numpy(), seed=seed)
         notes += [f"{skipped} item(s) not measurable ({g[g.status == 'skipped'].error.iloc[0]})"] if skipped else []
         notes += sorted({str(e) for e in ok.error if isinstance(e, str) and e})  # notes on measured values (e.g. low n)
         rows.append(dict(benchmark=bench, task=task, method=method, setting=setting, metric=metric,
@@ -67,15 +101,12 @@ def table_metrics(bg: pd.DataFrame) -> list[str]:
 
 
 def best_means(bg: pd.DataFrame, meta: dict, bench: str, metrics: list[str]) -> dict[str, float]:
-    """The best mean of each metric column of a benchmark's summary (by its direction); cost
-    columns, columns without a direction and columns with fewer than two values have none."""
-    best = {}
-    for m in metrics:
-        mm = bg[(bg.metric == m) & bg["mean"].notna()]
-        d = _direction(meta, bench, m)
-        if len(mm) > 1 and d is not None and m not in COST:
-            best[m] = mm["mean"].max() if d else mm["mean"].min()
-    return best
+    """The best mean of each column among comparable rows (the ★): never on cost or rate columns, nor
+    across a rate–distortion benchmark's operating points; lossless rows and rows below a trivial
+    baseline take no part (:mod:`zoo.report.ranking`)."""
+    from zoo.report.ranking import best_means as ranked_best
+
+    return ranked_best(bg, meta, bench, metrics)
 
 
 def _direction(meta: dict, bench: str, metric: str) -> bool | None:
@@ -100,16 +131,22 @@ def _headline_metrics(metrics: list[str]) -> list[str]:
     return out
 
 
+def _insufficient(bg: pd.DataFrame) -> pd.Series:
+    """Summary rows a metric withheld for too few independent units (their note says so)."""
+    return bg["mean"].isna() & bg.note.astype(str).str.startswith("insufficient n")
+
+
 def _summary_tables(bg: pd.DataFrame) -> list[str]:
     """Per-unit summary figures (``alias:key`` rows, e.g. a probe's rates and per-group gaps) as
     two compact tables: overall figures (value [lo, hi]) and per-group figures."""
-    agg = bg[bg.metric.str.contains(":", regex=False) & bg["mean"].notna()]
+    agg = bg[bg.metric.str.contains(":", regex=False) & (bg["mean"].notna() | _insufficient(bg))]
     if agg.empty:
         return []
     lines = []
     for alias in dict.fromkeys(m.split(":", 1)[0] for m in agg.metric):
         a = agg[agg.metric.str.startswith(alias + ":")]
-        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] for _, r in a.iterrows()}
+        vals = {(r.method, r.setting, r.metric.split(":", 1)[1]): r["mean"] if np.isfinite(r["mean"]) else str(r.note)
+                for _, r in a.iterrows()}
         keys = list(dict.fromkeys(k for (_, _, k) in vals))
         overall = [k for k in keys if "[" not in k and not k.endswith(("_lo", "_hi"))]
         grouped = [k for k in keys if "[" in k and not k.split("[")[0].endswith(("_lo", "_hi"))]
@@ -119,6 +156,8 @@ def _summary_tables(bg: pd.DataFrame) -> list[str]:
             v = vals.get((m, st, k))
             if v is None:
                 return ""
+            if isinstance(v, str):  # "insufficient n (2 of 6 people)" instead of a number
+                return v
             lo, hi = vals.get((m, st, k.replace("[", "_lo[", 1) if "[" in k else k + "_lo")), vals.get((m, st, k.replace("[", "_hi[", 1) if "[" in k else k + "_hi"))
             return _fmt(v) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None and hi is not None and np.isfinite(lo) else "")
 
@@ -166,8 +205,14 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
             lines.append("| " + " | ".join(header) + " |")
             lines.append("|" + "---|" * len(header))
             best = best_means(bg, meta, bench, metrics)
+            below = below_baseline(bg, meta, bench)
+            lossless = []
             for (method, setting), g in bg.groupby(["method", "setting"], sort=False):
-                cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`"]
+                if is_lossless(meta, bench, method, setting):
+                    lossless.append((method, setting, g))
+                    continue
+                mark = f" — below baseline `{below[(method, setting)]}`" if (method, setting) in below else ""
+                cells = [f"`{method}`{mark}", "" if setting == "{}" else f"`{setting}`"]
                 ns = g[~g.metric.isin(COST)].n
                 cells.append(str(int(ns.max())) if len(ns) else "")
                 whole = g[(g.metric == "*") & g.status.isin(["unavailable", "failed"])]
@@ -188,6 +233,7 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
                     cells.append(txt)
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            lines += _comparability_lines(meta, bench, below, lossless)
             lines += _summary_tables(bg)
             unavailable = bg[bg.status == "unavailable"]
             unavailable = pd.concat([unavailable[unavailable.metric != "*"].drop_duplicates(["metric"]),
@@ -209,6 +255,36 @@ def leaderboard_markdown(summary: pd.DataFrame, meta: dict, extra_sections=()) -
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".3f") if len(table) else "(not enough points)", ""]
     lines += _licence_lines(meta)
     return "\n".join(lines)
+
+
+def _comparability_lines(meta: dict, bench: str, below: dict, lossless: list) -> list[str]:
+    """Under a table: why it has no ★ (rate–distortion), the lossless rows apart, the baseline rule."""
+    from zoo.report.ranking import rate_columns
+
+    lines = []
+    rates = sorted(rate_columns(meta, bench))
+    if rates:
+        lines += [f"No ★ in this table: each row is an operating point at its own rate ({', '.join(rates)}); "
+                  "a higher rate buys quality, so compare codecs by BD-rate and the rate–distortion plot.", ""]
+    if lossless:
+        cols = rates or ["bpp"]
+        lines += ["Lossless (every item reproduced exactly; distortion columns are not comparable with the lossy rows):", "",
+                  "| method | setting | n | " + " | ".join(f"{c} ↓" for c in cols) + " |", "|" + "---|" * (3 + len(cols))]
+        for method, setting, g in lossless:
+            n = g[~g.metric.isin(COST)].n
+            cells = [f"`{method}`", "" if setting == "{}" else f"`{setting}`", str(int(n.max())) if len(n) else ""]
+            for c in cols:
+                r = g[g.metric == c]
+                cells.append("" if r.empty else _fmt(r["mean"].iloc[0], c)
+                             + (f" [{_fmt(r.ci_low.iloc[0])}, {_fmt(r.ci_high.iloc[0])}]" if np.isfinite(r.ci_low.iloc[0]) else ""))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    spec = meta.get("baselines", {}).get(bench)
+    if spec:
+        lines += [f"Trivial baselines: {', '.join(f'`{b}`' for b in spec['methods'])}; a method worse than one on "
+                  f"{spec['judged_on']} is marked \"below baseline\" and gets no ★"
+                  + (f" ({len(below)} row(s) here)." if below else "."), ""]
+    return lines
 
 
 def _licence_lines(meta: dict) -> list[str]:

@@ -19,16 +19,24 @@ from zoo.results import safe_name  # noqa: E402
 
 def rd_plots(df: pd.DataFrame, out: Path) -> list[Path]:
     """bpp vs each distortion metric, one curve per method, per benchmark of ``df`` (compression rows)."""
+    from zoo.report.ranking import lossless_rows
+
     per_item = df[(df.status == "ok") & (df.item != "*")]
     if "bpp" not in set(per_item.metric):
         return []
+    # lossless points (8-13 bpp, PSNR inf) would squash every lossy curve into the left edge: left out, named in a note
+    lossless = {(b, m, s) for b, rows in lossless_rows(per_item).items() for m, s in rows}
+    keep = [(b, m, s) not in lossless for b, m, s in zip(per_item.benchmark, per_item.method, per_item.setting)]
+    notes = {b: "lossless, not drawn: " + ", ".join(sorted({m for bb, m, _ in lossless if bb == b})) for b, *_ in lossless}
+    per_item = per_item[keep]
     metrics = [m for m in dict.fromkeys(per_item.metric) if m != "bpp"]
     return [p for m in metrics for p in tradeoff_plots(per_item, out, "bpp", m, "rd", title="rate–distortion",
-                                                        suffix=f"-{safe_name(m)}", annotate=False)]
+                                                        suffix=f"-{safe_name(m)}", annotate=False, notes=notes)]
 
 
 def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group_by_method: bool = True,
-                   title: str | None = None, suffix: str = "", annotate: bool = True) -> list[Path]:
+                   title: str | None = None, suffix: str = "", annotate: bool = True,
+                   notes: dict[str, str] | None = None) -> list[Path]:
     """Per benchmark: metric ``y`` against metric ``x``, one point per method and operating point
     (their means over items; infinite values, such as a lossless codec's PSNR, left out); with
     ``group_by_method`` a method's points are joined in order of ``x`` (operating points of one
@@ -59,7 +67,8 @@ def tradeoff_plots(df: pd.DataFrame, out: Path, x: str, y: str, kind: str, group
                     ax.annotate(_short_setting(r.setting), (r[x], r[y]), fontsize=5, alpha=0.7)
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        ax.set_title(f"{bench}: {title or f'{y} against {x}'}")
+        note = (notes or {}).get(bench)
+        ax.set_title(f"{bench}: {title or f'{y} against {x}'}" + (f"\n({note})" if note else ""), fontsize=10 if note else None)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
         fig.tight_layout()

@@ -37,7 +37,7 @@ def test_skin_tone_shift_lightness_plus_10_gives_predicted_delta():
     tones = (5, 6, 8)
     ref = patches(tones)
     out = shift_lightness(ref, 10.0)
-    m = SkinToneShift(region="whole")
+    m = SkinToneShift(region="whole", min_units=2)  # three patches: the formula, not a claim about people
     values, agg = run(m, out, ref)
     before = [skin_tone(swatch(MONK_SKIN_TONES[t])) for t in tones]
     predicted = [ita_degrees(s.lightness + 10, s.b) - s.ita for s in before]
@@ -96,7 +96,7 @@ def test_face_region_on_a_real_photograph():
 def test_skin_tone_shift_against_input_for_translators():
     x = patches([5, 6])
     m = SkinToneShift(region="whole", against="input")
-    assert m.needs == ("input",) and not m.needs_reference
+    assert m.needs == ("input", "attributes") and not m.needs_reference
     values, _ = run(m, shift_lightness(x, 10.0), None, input=x)
     assert values["delta_L"] == pytest.approx([10.0, 10.0], abs=0.01)
     with pytest.raises(MetricError, match="needs the method's input"):
@@ -151,7 +151,7 @@ def test_gaussian_noise_gap_and_equal_treatment():
 
 def test_group_quality_gap_caps_infinite_psnr_and_handles_missing_groups(monkeypatch):
     ref = torch.full((2, 3, 16, 16), 0.5)
-    m = GroupQualityGap("psnr", group="g")
+    m = GroupQualityGap("psnr", group="g", min_units=2)
     values, agg = run(m, ref, ref, attributes=[{"g": "a"}, {}])
     assert values["value"] == [100.0, 100.0] and agg["n_grouped"] == 1
     assert any("one group" in n for n in m.notes)

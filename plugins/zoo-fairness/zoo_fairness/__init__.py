@@ -45,6 +45,7 @@ def register_metrics(register):
 @zoo.hookimpl
 def register_datasets(register):
     register("samples-faces", "zoo_fairness.datasets:samples_faces")
+    register("counterfactual-faces", "zoo_fairness.datasets:counterfactual_faces")
     register("fairface", "zoo_fairness.datasets:fairface")
 
 

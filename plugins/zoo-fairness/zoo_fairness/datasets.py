@@ -24,7 +24,9 @@ attributes by their names (the parquet files' own label metadata, else the datas
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ import torch.nn.functional as F
 
 from zoo.datasets import Dataset, Item
 from zoo.errors import ZooError
+from zoo_fairness.counterfactual import DEFAULT_TONES
 
 #: name -> (package, file, top, left): a 256 x 256 crop around the face.
 FACES: dict[str, tuple[str, str, int, int]] = {
@@ -127,6 +130,63 @@ def samples_faces(size: int = 256, lfw: int = 0, lfw_size: int = 100, crop: int 
     if limit:
         loaders = loaders[: int(limit)]
     return Dataset("samples-faces", loaders, {"size": size, "lfw": lfw, "lfw_size": lfw_size, "crop": crop, "limit": limit})
+
+
+@functools.lru_cache(maxsize=4)
+def _source_face(name: str) -> tuple[torch.Tensor, tuple, list[int]]:
+    """A source face at 256 x 256, its re-toning mask (:func:`zoo_fairness.counterfactual.skin_weight`) and face box."""
+    from zoo_fairness.counterfactual import skin_weight
+    from zoo_fairness.skin import detect_faces
+
+    x = _face_item(name, 256).image
+    weight = skin_weight(x)
+    b = detect_faces(x)[0]
+    return x, weight, [b.top, b.left, b.height, b.width]
+
+
+def _counterfactual_item(name: str, tone: int, size: int) -> Item:
+    from zoo_fairness.counterfactual import retone
+
+    x, weight, box = _source_face(name)
+    r = retone(x, tone, weight=weight)
+    y = r.image
+    if size != 256:
+        y = F.interpolate(y[None], size=(size, size), mode="bicubic", align_corners=False, antialias=True)[0].clamp(0, 1)
+        box = [round(v * size / 256) for v in box]
+    attrs = {"person": name, "mst": tone, "face_box": box, "source": SOURCES[FACES[name][0]], "clipped": round(r.clipped, 4)}
+    return make_item(f"{name}~mst{tone:02d}", y.contiguous(), attrs)
+
+
+def counterfactual_faces(tones: Sequence[int] = DEFAULT_TONES, size: int = 256, people: Sequence[str] | None = None,
+                         limit: int | None = None, crop: int | None = None) -> Dataset:
+    """Every offline colour face re-toned to each Monk Skin Tone in ``tones`` (see :mod:`zoo_fairness.counterfactual`).
+
+    Item ids ``person~mstNN``; attributes ``person`` (the independent unit), ``mst`` (1..10),
+    ``face_box`` (the source face's box, so the probes measure the same region on every tone),
+    ``source`` and ``clipped`` (share of re-toned pixels clipped at white). Two people ship
+    offline (astronaut, grace_hopper), so per-tone statistics report insufficient n.
+
+    Args:
+        tones: at least five distinct Monk numbers (default all ten).
+        size: side of each image (the 256 x 256 face crop, scaled down when smaller).
+        people: which of the offline faces (default all).
+    """
+    from zoo_fairness.counterfactual import MIN_TONES, check_tones
+
+    tones = check_tones([tones] if isinstance(tones, int) else tones)
+    if len(tones) < MIN_TONES:
+        raise ZooError(f"counterfactual-faces: tones must hold at least {MIN_TONES} Monk tones spanning the scale, got {list(tones)}")
+    if not 32 <= int(size) <= 256:
+        raise ZooError(f"counterfactual-faces: size must lie in 32..256 (the face crops are 256 x 256), got {size!r}")
+    people = list(FACES) if people is None else [people] if isinstance(people, str) else list(people)
+    unknown = [p for p in people if p not in FACES]
+    if unknown or not people:
+        raise ZooError(f"counterfactual-faces: unknown people {unknown}; the offline colour faces are {sorted(FACES)}")
+    loaders = [(f"{p}~mst{t:02d}", (lambda p=p, t=t: _counterfactual_item(p, t, int(size)))) for p in people for t in tones]
+    if limit:
+        loaders = loaders[: int(limit)]
+    return Dataset("counterfactual-faces", loaders, {"tones": list(tones), "size": size, "people": people,
+                                                     "limit": limit, "crop": crop})
 
 
 def _class_names(schema_metadata: dict | None, column: str) -> list[str] | None:

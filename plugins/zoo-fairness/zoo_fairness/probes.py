@@ -31,7 +31,7 @@ from zoo.metrics import Metric
 
 from zoo_fairness import stats
 from zoo_fairness.ita import DEL_BINO_CLASSES, STATISTICS, skin_tone
-from zoo_fairness.skin import REGIONS, skin_region
+from zoo_fairness.skin import REGIONS, Box, skin_region
 
 NAN = math.nan
 SMALL_GROUP = 30  # below this many items a group's figures are flagged in ``notes``
@@ -44,6 +44,34 @@ def group_labels(attributes: list[dict] | None, key: str, n: int) -> list[str | 
     if len(attributes) != n:
         raise MetricError(f"got {len(attributes)} attribute dicts for {n} items")
     return [None if not a or a.get(key) is None else str(a.get(key)) for a in attributes]
+
+
+def unit_labels(attributes: list[dict] | None, unit: str | None, n: int) -> tuple[np.ndarray, str]:
+    """Each item's independent unit and the units' name for the report.
+
+    With ``unit`` (an attribute key such as ``person``) present on the items, the unit is its
+    value and the name is ``people`` for ``person`` (else ``<unit>s``); items lacking it count as
+    their own unit. Without it, every item is its own unit (``items``).
+    """
+    labels = group_labels(attributes, unit, n) if unit else [None] * n
+    if not any(lab is not None for lab in labels):
+        return np.array([f"#item{i}" for i in range(n)], dtype=object), "items"
+    name = "people" if unit == "person" else f"{unit}s"
+    return np.array([lab if lab is not None else f"#item{i}" for i, lab in enumerate(labels)], dtype=object), name
+
+
+def unit_means(values: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` per distinct unit (one number per unit)."""
+    v, u = np.asarray(values, np.float64), np.asarray(units).astype(str)
+    return np.array([v[u == name].mean() for name in sorted(set(u.tolist()))], dtype=np.float64)
+
+
+def _natural(label: str) -> tuple:
+    """Sort key: numbers by value (``2`` before ``10``), then text."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
 
 
 def group_keys(attributes: list[dict] | None) -> list[str]:
@@ -63,6 +91,8 @@ class Probe(Metric):
     needs: ClassVar[tuple[str, ...]] = ()
 
     def reset(self) -> None:
+        #: summary key -> why it is NaN (``insufficient n (2 of 6 people)``), read by the harness
+        self.aggregate_reasons: dict[str, str] = {}
         self._per_item: list[dict[str, torch.Tensor]] = []  # type: ignore[assignment]
         self.item_reasons: list[str | None] = []
         self.all_reasons: list[str | None] = []
@@ -122,21 +152,37 @@ class SkinToneShift(Probe):
         group: attribute key for per-group figures (default: every label key present).
         against: ``reference`` (super-resolution, restoration: the ground truth) or ``input``
             (translators and stylizers: the face the method was given; same size as the output).
+        unit: the attribute naming each item's independent unit (default ``person``: the
+            re-toned versions of one face are one unit). Intervals resample units, p-values
+            permute within or flip whole units, and a statistic over fewer than ``min_units``
+            units is NaN with the reason ``insufficient n (k of K people)``. Items without the
+            attribute are their own units.
+        min_units: fewest units behind a reported mean, rate, interval or p-value (default 6:
+            see :data:`zoo_fairness.stats.MIN_UNITS`).
+        tone, split: the ordinal tone attribute (Monk number) and the split of the paired
+            contrast ``dark_minus_light_delta_ita`` (tone > split is dark; default 5).
+
+    An item whose attributes carry ``face_box`` ([top, left, height, width] in pixels, as the
+    counterfactual set records the source face's box) uses that box instead of detection.
     """
 
     name = "skin-tone-shift"
-    needs: ClassVar[tuple[str, ...]] = ("reference",)
+    needs: ClassVar[tuple[str, ...]] = ("reference", "attributes")
     higher_is_better = False  # the ideal is 0: no shift (a signed value; see the probe docs)
     unit = "deg"
 
     def __init__(self, region: str = "face", statistic: str = "trimmed", trim: float = 0.1, b_min: float = 1.0,
                  min_pixels: int = 64, k: float = 2.5, threshold: float = 5.0, group: str | None = None,
-                 n_boot: int = 2000, n_perm: int = 5000, seed: int = 0, against: str = "reference") -> None:
+                 n_boot: int = 2000, n_perm: int = 5000, seed: int = 0, against: str = "reference",
+                 unit: str | None = "person", min_units: int = stats.MIN_UNITS, tone: str | None = "mst",
+                 split: float = 5) -> None:
         if against not in ("reference", "input"):
             raise MetricError(f"skin-tone-shift: against must be 'reference' or 'input', got {against!r}")
-        self.against = against
+        if not isinstance(min_units, int) or isinstance(min_units, bool) or min_units < 2:
+            raise MetricError(f"skin-tone-shift: min_units must be an integer >= 2, got {min_units!r}")
+        self.against, self.unit_key, self.min_units, self.tone, self.split = against, unit, min_units, tone, float(split)
         if against == "input":
-            self.needs, self.needs_reference = ("input",), False  # type: ignore[misc]
+            self.needs, self.needs_reference = ("input", "attributes"), False  # type: ignore[misc]
         if region not in REGIONS:
             raise MetricError(f"skin-tone-shift: region must be one of {REGIONS}, got {region!r}")
         if statistic not in STATISTICS:
@@ -150,10 +196,11 @@ class SkinToneShift(Probe):
 
     def options(self) -> dict[str, Any]:
         return {"region": self.region, "stat": self.statistic, "trim": self.trim, "b_min": self.b_min,
-                "k": self.k, "min_px": self.min_pixels, "tau": self.threshold, "lab": "D65", "against": self.against}
+                "k": self.k, "min_px": self.min_pixels, "tau": self.threshold, "lab": "D65", "against": self.against,
+                "unit": self.unit_key, "min_units": self.min_units}
 
     def _values(self, output: torch.Tensor, reference: torch.Tensor | None = None, *, input: torch.Tensor | None = None,
-                **extras: Any) -> dict[str, torch.Tensor]:
+                attributes: list[dict] | None = None, **extras: Any) -> dict[str, torch.Tensor]:
         if self.against == "input":
             if input is None:
                 raise MetricError("skin-tone-shift: against='input' needs the method's input batch (input=...)")
@@ -170,7 +217,9 @@ class SkinToneShift(Probe):
         for i in range(n):
             ref, y = reference[i].detach().cpu().to(torch.float64), output[i].detach().cpu().to(torch.float64)
             lab_ref = rgb_to_lab(ref)
-            reg = skin_region(ref, self.region, self.k, self.min_pixels, lab=lab_ref)
+            box = (attributes[i] or {}).get("face_box") if attributes and i < len(attributes) else None
+            reg = skin_region(ref, self.region, self.k, self.min_pixels, lab=lab_ref,
+                              box=Box(*(int(v) for v in box)) if box and self.region == "face" else None)
             out["skin_fraction"][i] = reg.fraction
             if reg.mask is None:
                 self.item_reasons[i] = f"reference: {reg.reason}"
@@ -193,9 +242,13 @@ class SkinToneShift(Probe):
         return out
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict] | None = None) -> dict[str, float]:
+        self.aggregate_reasons = {}
         d = _arr(values, "delta_ita")
         ok = np.isfinite(d)
+        units, uname = unit_labels(attributes, self.unit_key, d.size)
         res: dict[str, float] = {"n": float(d.size), "n_measured": float(ok.sum()), "n_unmeasured": float((~ok).sum())}
+        um = units[ok]
+        res[f"n_{uname}"] = float(len(set(um.tolist())))
         dm = d[ok]
         tau = self.threshold
         if dm.size == 0:
@@ -204,45 +257,103 @@ class SkinToneShift(Probe):
                       "mean_abs_delta_ita", "lightening_rate", "darkening_rate", "category_flip_rate"):
                 res[k] = NAN
             return res
-        res["mean_delta_ita"] = float(dm.mean())
-        res["mean_delta_ita_lo"], res["mean_delta_ita_hi"] = self._ci(dm)
+        need = self.min_units
+
+        def unit_stat(key: str, v: np.ndarray, u: np.ndarray, ci: bool = True) -> None:
+            """Mean over units of each unit's mean (a unit weighs the same however many items it has),
+            with a bootstrap interval over units; NaN and the reason below ``min_units`` units."""
+            means = unit_means(v, u)
+            if means.size < need:
+                self.aggregate_reasons[key] = stats.insufficient(means.size, need, uname)
+                res[key] = NAN
+                return
+            res[key] = float(means.mean())
+            if ci:
+                lo_key = key.replace("[", "_lo[", 1) if "[" in key else key + "_lo"
+                hi_key = key.replace("[", "_hi[", 1) if "[" in key else key + "_hi"
+                res[lo_key], res[hi_key] = self._ci(means)
+
+        unit_stat("mean_delta_ita", dm, um)
+        light, dark = (dm > tau).astype(float), (dm < -tau).astype(float)
+        unit_stat("lightening_rate", light, um)
+        unit_stat("darkening_rate", dark, um)
+        # descriptive figures of the measured images themselves (no claim beyond them)
         res["median_delta_ita"] = float(np.median(dm))
         res["mean_abs_delta_ita"] = float(np.abs(dm).mean())
-        light, dark = (dm > tau).astype(float), (dm < -tau).astype(float)
-        res["lightening_rate"] = float(light.mean())
-        res["lightening_rate_lo"], res["lightening_rate_hi"] = self._ci(light)
-        res["darkening_rate"] = float(dark.mean())
-        res["darkening_rate_lo"], res["darkening_rate_hi"] = self._ci(dark)
-        flips = _arr(values, "category_flip")[ok]
-        res["category_flip_rate"] = float(flips.mean())
+        res["category_flip_rate"] = float(_arr(values, "category_flip")[ok].mean())
         for key in ("delta_L", "delta_b"):
             if key in values:
                 v = _arr(values, key)
                 res[f"mean_{key}"] = float(np.nanmean(v)) if np.isfinite(v).any() else NAN
-        keys = [self.group] if self.group else group_keys(attributes)
+        tones = self._tones(attributes, d.size)
+        if tones is not None:
+            self._contrast(res, dm, um, tones[ok], uname)
+        keys = [self.group] if self.group else [k for k in group_keys(attributes) if k not in (self.unit_key, 'face_box')]
         for key in keys:
             labels = np.asarray(group_labels(attributes, key, d.size), dtype=object)[ok]
             have = np.array([lab is not None for lab in labels], dtype=bool)
             if not have.any():
                 self._note(f"no measured item carries the group key {key!r}")
                 continue
-            g, v = labels[have].astype(str), dm[have]
-            names = sorted(set(g.tolist()))
+            g, v, u = labels[have].astype(str), dm[have], um[have]
+            names = sorted(set(g.tolist()), key=_natural)
             for name in names:
-                sel = v[g == name]
+                sel = g == name
                 tag = f"[{key}={name}]"
-                res[f"n{tag}"] = float(sel.size)
-                res[f"mean_delta_ita{tag}"] = float(sel.mean())
-                res[f"mean_delta_ita_lo{tag}"], res[f"mean_delta_ita_hi{tag}"] = self._ci(sel)
-                res[f"lightening_rate{tag}"] = float((sel > tau).mean())
-                res[f"darkening_rate{tag}"] = float((sel < -tau).mean())
-                if sel.size < SMALL_GROUP:
-                    self._note(f"group {key}={name} has {sel.size} measured items (< {SMALL_GROUP}): wide intervals")
+                res[f"n{tag}"] = float(sel.sum())
+                res[f"n_{uname}{tag}"] = float(len(set(u[sel].tolist())))
+                unit_stat(f"mean_delta_ita{tag}", v[sel], u[sel])
+                unit_stat(f"lightening_rate{tag}", (v[sel] > tau).astype(float), u[sel], ci=False)
+                unit_stat(f"darkening_rate{tag}", (v[sel] < -tau).astype(float), u[sel], ci=False)
             if len(names) >= 2:
-                gap, p = stats.permutation_test(v, g, n_perm=self.n_perm, seed=self.seed)
-                res[f"group_gap_delta_ita[{key}]"] = gap
-                res[f"group_gap_p[{key}]"] = p
+                per_group = [len(set(u[g == name].tolist())) for name in names]
+                gap_key, p_key = f"group_gap_delta_ita[{key}]", f"group_gap_p[{key}]"
+                if min(per_group) < need:
+                    why = stats.insufficient(min(per_group), need, uname) + " in the smallest group"
+                    res[gap_key] = res[p_key] = NAN
+                    self.aggregate_reasons[gap_key] = self.aggregate_reasons[p_key] = why
+                    continue
+                repeated = len(set(u.tolist())) < u.size  # several items of one unit: permute within units
+                gap, p = stats.permutation_test(v, g, n_perm=self.n_perm, seed=self.seed, strata=u if repeated else None)
+                res[gap_key], res[p_key] = gap, p
         return res
+
+    def _tones(self, attributes: list[dict] | None, n: int) -> np.ndarray | None:
+        """Each item's ordinal tone (the ``tone`` attribute, e.g. the Monk number), or None when absent."""
+        if not self.tone:
+            return None
+        raw = group_labels(attributes, self.tone, n)
+        if not any(x is not None for x in raw):
+            return None
+        try:
+            return np.array([NAN if x is None else float(x) for x in raw])
+        except ValueError:
+            raise MetricError(f"skin-tone-shift: tone={self.tone!r} must name a numeric attribute (a Monk number 1..10), "
+                              f"got values {sorted({x for x in raw if x is not None})[:5]}") from None
+
+    def _contrast(self, res: dict[str, float], d: np.ndarray, u: np.ndarray, tones: np.ndarray, uname: str) -> None:
+        """The paired question: per unit, mean ΔITA of its dark versions minus its light versions.
+
+        Dark = tone > ``split`` (Monk 6-10 by default), light = tone <= ``split``. A unit counts
+        only when it has both; the interval resamples units and the p-value flips the sign of
+        whole units (:func:`zoo_fairness.stats.sign_flip_test`), never items of one unit.
+        """
+        diffs = []
+        for name in sorted(set(u.tolist())):
+            sel = (u == name) & np.isfinite(tones)
+            dark, light = d[sel & (tones > self.split)], d[sel & (tones <= self.split)]
+            if dark.size and light.size:
+                diffs.append(float(dark.mean() - light.mean()))
+        key = "dark_minus_light_delta_ita"
+        res[f"n_{uname}_paired"] = float(len(diffs))
+        if len(diffs) < self.min_units:
+            res[key] = res[f"{key}_p"] = NAN
+            self.aggregate_reasons[key] = self.aggregate_reasons[f"{key}_p"] = stats.insufficient(len(diffs), self.min_units, uname)
+            return
+        arr = np.asarray(diffs)
+        res[key] = float(arr.mean())
+        res[f"{key}_lo"], res[f"{key}_hi"] = self._ci(arr)
+        res[f"{key}_p"] = stats.sign_flip_test(arr, n_perm=self.n_perm, seed=self.seed)
 
 
 # -- group-quality-gap ---------------------------------------------------------------------------
@@ -256,14 +367,22 @@ class GroupQualityGap(Probe):
         group: the attribute key that names each item's group.
         cap: values above it are set to it before averaging (PSNR of identical images is
             +inf; default 100 dB for ``psnr``, none otherwise). Recorded in the fingerprint.
+        unit, min_units: the independent unit (attribute key, default ``person``; items without
+            it are their own units) and the fewest units behind a group mean, interval, gap or
+            p-value; below it the figure is NaN with ``insufficient n (k of K people)``.
         **options: passed to the base metric (``channel``, ``crop_border`` ...).
     """
 
     name = "group-quality-gap"
 
     def __init__(self, metric: str = "psnr", group: str = "skin_tone", cap: float | None = None,
-                 n_boot: int = 2000, n_perm: int = 5000, seed: int = 0, **options: Any) -> None:
+                 n_boot: int = 2000, n_perm: int = 5000, seed: int = 0, unit: str | None = "person",
+                 min_units: int = stats.MIN_UNITS, **options: Any) -> None:
         from zoo.metrics import build_metric
+
+        if not isinstance(min_units, int) or isinstance(min_units, bool) or min_units < 2:
+            raise MetricError(f"group-quality-gap: min_units must be an integer >= 2, got {min_units!r}")
+        self.unit_key, self.min_units = unit, min_units
 
         if not isinstance(metric, str):
             raise MetricError(f"group-quality-gap: metric must be a metric name, got {metric!r}")
@@ -280,7 +399,8 @@ class GroupQualityGap(Probe):
         super().__init__()
 
     def options(self) -> dict[str, Any]:
-        return {"base": self.base.fingerprint, "group": self.group, "cap": self.cap}
+        return {"base": self.base.fingerprint, "group": self.group, "cap": self.cap, "unit": self.unit_key,
+                "min_units": self.min_units}
 
     def to(self, device):
         self.base.to(device)
@@ -294,38 +414,61 @@ class GroupQualityGap(Probe):
         return {"value": v}
 
     def aggregate(self, values: dict[str, list[float]], attributes: list[dict] | None = None) -> dict[str, float]:
+        self.aggregate_reasons = {}
         v = _arr(values, "value")
         labels = group_labels(attributes, self.group, v.size)
+        units, uname = unit_labels(attributes, self.unit_key, v.size)
         ok = np.isfinite(v) & np.array([lab is not None for lab in labels], dtype=bool)
-        res: dict[str, float] = {"n": float(v.size), "n_grouped": float(ok.sum())}
-        vf = v[np.isfinite(v)]
-        res["mean"] = float(vf.mean()) if vf.size else NAN
-        res["mean_lo"], res["mean_hi"] = self._ci(vf)
+        fin = np.isfinite(v)
+        res: dict[str, float] = {"n": float(v.size), "n_grouped": float(ok.sum()),
+                                 f"n_{uname}": float(len(set(units[fin].tolist())))}
+        need = self.min_units
+        um = unit_means(v[fin], units[fin]) if fin.any() else np.array([])
+        if um.size < need:
+            res["mean"] = NAN
+            self.aggregate_reasons["mean"] = stats.insufficient(um.size, need, uname)
+        else:
+            res["mean"] = float(um.mean())
+            res["mean_lo"], res["mean_hi"] = self._ci(um)
         if not ok.any():
             self._note(f"no item carries the group key {self.group!r}; per-group figures need it in the dataset's attributes")
             return res
         g = np.asarray(labels, dtype=object)[ok].astype(str)
-        vg = v[ok]
-        means = {}
-        for name in sorted(set(g.tolist())):
-            sel = vg[g == name]
+        vg, ug = v[ok], units[ok]
+        means, counts = {}, {}
+        for name in sorted(set(g.tolist()), key=_natural):
+            sel = g == name
             tag = f"[{self.group}={name}]"
-            means[name] = float(sel.mean())
-            res[f"n{tag}"] = float(sel.size)
+            gm = unit_means(vg[sel], ug[sel])
+            counts[name] = gm.size
+            res[f"n{tag}"] = float(sel.sum())
+            res[f"n_{uname}{tag}"] = float(gm.size)
+            if gm.size < need:
+                res[f"mean{tag}"] = NAN
+                self.aggregate_reasons[f"mean{tag}"] = stats.insufficient(gm.size, need, uname)
+                continue
+            means[name] = float(gm.mean())
             res[f"mean{tag}"] = means[name]
-            res[f"mean_lo{tag}"], res[f"mean_hi{tag}"] = self._ci(sel)
-            if sel.size < SMALL_GROUP:
-                self._note(f"group {self.group}={name} has {sel.size} items (< {SMALL_GROUP}): wide intervals")
-        if len(means) < 2:
-            self._note(f"only one group ({next(iter(means))}) under {self.group!r}: no gap to measure")
+            res[f"mean_lo{tag}"], res[f"mean_hi{tag}"] = self._ci(gm)
+        if len(counts) < 2:
+            self._note(f"only one group ({next(iter(counts))}) under {self.group!r}: no gap to measure")
+            return res
+        if min(counts.values()) < need:
+            why = stats.insufficient(min(counts.values()), need, uname) + " in the smallest group"
+            for key in ("best_group_mean", "worst_group_mean", "gap", "ratio", "p_value"):
+                res[key] = NAN
+                self.aggregate_reasons[key] = why
             return res
         best = max(means.values()) if self.higher_is_better else min(means.values())
         worst = min(means.values()) if self.higher_is_better else max(means.values())
         res["best_group_mean"], res["worst_group_mean"] = best, worst
         res["gap"] = abs(best - worst)
         res["ratio"] = worst / best if best != 0 else NAN
-        res["gap_lo"], res["gap_hi"] = self._gap_ci(vg, g)
-        _, res["p_value"] = stats.permutation_test(vg, g, n_perm=self.n_perm, seed=self.seed)
+        repeated = len(set(ug.tolist())) < ug.size
+        if not repeated:  # one item per unit: the stratified bootstrap over items is one over units
+            res["gap_lo"], res["gap_hi"] = self._gap_ci(vg, g)
+        _, res["p_value"] = stats.permutation_test(vg, g, n_perm=self.n_perm, seed=self.seed,
+                                                   strata=ug if repeated else None)
         return res
 
     def _gap_ci(self, v: np.ndarray, g: np.ndarray) -> tuple[float, float]:

@@ -139,11 +139,13 @@ def _range_of_means(values: np.ndarray, codes: np.ndarray, k: int) -> float:
 
 
 def permutation_test(values: Sequence[float] | np.ndarray, groups: Sequence, n_perm: int = 5000,
-                     seed: int = 0) -> tuple[float, float]:
+                     seed: int = 0, strata: Sequence | None = None) -> tuple[float, float]:
     """Permutation test of "the groups have the same mean".
 
     The statistic is the range of group means (max - min); labels are shuffled ``n_perm``
     times; p = (1 + #{shuffled >= observed}) / (1 + n_perm) (never 0, exact-size test).
+    With ``strata`` (the independent unit of each value, e.g. the person in a paired design),
+    labels are shuffled only within each stratum: the test of a repeated-measures design.
 
     Returns:
         (observed range, p-value); (nan, nan) with fewer than two groups.
@@ -159,8 +161,53 @@ def permutation_test(values: Sequence[float] | np.ndarray, groups: Sequence, n_p
     observed = _range_of_means(v, codes, k)
     rng = np.random.default_rng(seed)
     tol = 1e-12 * max(1.0, abs(observed))
+    blocks = None
+    if strata is not None:
+        st = np.asarray(strata).astype(str)
+        if st.shape != g.shape:
+            raise ValueError(f"{st.size} strata for {g.size} values")
+        blocks = [np.flatnonzero(st == u) for u in np.unique(st)]
     hits = 0
     for _ in range(n_perm):
-        if _range_of_means(v, rng.permutation(codes), k) >= observed - tol:
+        if blocks is None:
+            perm = rng.permutation(codes)
+        else:
+            perm = codes.copy()
+            for b in blocks:
+                perm[b] = codes[rng.permutation(b)]
+        if _range_of_means(v, perm, k) >= observed - tol:
             hits += 1
     return observed, (1 + hits) / (1 + n_perm)
+
+
+#: Fewest independent units (people) behind a group statistic. A two-sided sign-flip test over 5
+#: units cannot go below p = 2 / 2**5 = 0.0625, so with fewer than 6 no interval or p-value here can
+#: carry a claim at the 5 % level.
+MIN_UNITS = 6
+
+
+def insufficient(k: int, need: int, units: str = "people") -> str:
+    """The reason a statistic is not reported: ``insufficient n (k of K people)``."""
+    return f"insufficient n ({k} of {need} {units})"
+
+
+def sign_flip_test(d: Sequence[float] | np.ndarray, n_perm: int = 5000, seed: int = 0) -> float:
+    """Two-sided paired test of "mean of d is 0" by flipping signs of the per-unit differences ``d``.
+
+    Exact (all 2^n sign patterns) for n <= 16, else ``n_perm`` random flips; p never 0.
+    """
+    v = np.asarray(d, np.float64)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n == 0:
+        return math.nan
+    observed = abs(v.mean())
+    tol = 1e-12 * max(1.0, observed)
+    if n <= 16:
+        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
+        means = np.abs((signs * v).mean(1))
+        return float((means >= observed - tol).mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_perm, n))
+    hits = int((np.abs((signs * v).mean(1)) >= observed - tol).sum())
+    return (1 + hits) / (1 + n_perm)

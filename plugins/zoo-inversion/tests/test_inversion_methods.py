@@ -13,8 +13,11 @@ from zoo_inversion.offline import lfw_faces
 
 torch.set_num_threads(1)
 
-#: Known answers (stated in the README): inverting G(latent0) reaches these PSNRs (dB).
-KNOWN_PSNR = {"z": 38.0, "w": 42.0, "w+": 40.0}  # 60 Adam steps (measured: 42.6, 46.4, 45.3)
+#: Known answers (stated in the README): inverting G(latent0) reaches these PSNRs (dB): the measured
+#: values minus a 1 dB margin (60 Adam steps, lr 0.1, one thread; measured 42.57, 46.39, 45.29).
+KNOWN_PSNR = {"z": 41.5, "w": 45.3, "w+": 44.2}
+#: 40 L-BFGS steps in w+ (measured 49.28), minus 1 dB.
+KNOWN_PSNR_LBFGS = 48.2
 
 
 def known_target(method, space: str, seed: int = 11) -> torch.Tensor:
@@ -49,7 +52,7 @@ def test_lbfgs_reaches_the_w_plus_known_answer():
     m = zoo.load("sg2-optim.lfw32", space="w+", steps=40, optimizer="lbfgs", perceptual=0.0)
     x = known_target(m, "w+")
     y = m.generate(m.invert(x))
-    assert psnr(y, x) >= KNOWN_PSNR["w+"]
+    assert psnr(y, x) >= KNOWN_PSNR_LBFGS, psnr(y, x)
     assert 0 < m.stats["iterations_to_target"] <= m.stats["iterations"]
 
 
@@ -71,19 +74,53 @@ def test_w_plus_reconstructs_held_out_faces_better_than_w_and_z():
     for space in ("z", "w", "w+"):
         m = zoo.load("sg2-optim.lfw32", space=space, steps=60, perceptual=0.0, lr=0.1)
         got[space] = psnr(m.generate(m.invert(x)), x)
-    assert got["w+"] > got["w"] > got["z"] - 0.5, got
+    # measured 24.01 > 21.47 > 19.32 dB: each richer space must win, by at least 1 dB (margins 2.5, 2.2)
+    assert got["w+"] > got["w"] + 1.0 and got["w"] > got["z"] + 1.0, got
+
+
+#: Does the space's hybrid (encoder start + 30 Adam steps) beat the 8x8 down-up thumbnail on the two
+#: faces? Measured: z 19.74, w 21.66, w+ 23.65 dB against 22.63; the encoders alone: 19.17, 19.14, 19.33.
+HYBRID_BEATS_DOWN_UP = {"z": False, "w": False, "w+": True}
 
 
 @pytest.mark.parametrize("space", ["z", "w", "w+"])
 def test_encoder_inverts_in_one_pass_and_hybrid_improves_on_it(space):
+    """Against the trivial baselines on the same faces: the mean face (15.57 dB) and an 8x8 down-up
+    (22.63 dB). The encoder beats the mean face by 3.6-3.8 dB (asserted: 2.5) but **not** the
+    thumbnail, in every space; the README says so. If a retrained encoder beats the thumbnail this
+    test fails on purpose: update the README's statement and this test together."""
     x = lfw_faces("heldout")[:2]
+    base = {}
+    for bid in ("mean-face.baseline", "down-up.baseline"):
+        b = zoo.load(bid)
+        base[bid] = psnr(b.generate(b.invert(x)), x)
+    assert base["mean-face.baseline"] == pytest.approx(15.57, abs=0.05) and base["down-up.baseline"] == pytest.approx(22.63, abs=0.05)
     enc = zoo.load("sg2-encoder.lfw32", space=space)
     e_psnr = psnr(enc.generate(enc.invert(x)), x)
     assert enc.stats["iterations"] == 0
-    assert e_psnr > 14.0, e_psnr  # far better than noise: the encoder learnt the generator
+    assert e_psnr > base["mean-face.baseline"] + 2.5, (e_psnr, base)  # it learnt more than the average face
+    assert e_psnr < base["down-up.baseline"], (e_psnr, base)          # ... and less than a 192-number thumbnail
     hyb = zoo.load("sg2-hybrid.lfw32", space=space, steps=30, perceptual=0.0)
     h_psnr = psnr(hyb.generate(hyb.invert(x)), x)
-    assert h_psnr > e_psnr, (e_psnr, h_psnr)
+    assert h_psnr > e_psnr + 0.3, (e_psnr, h_psnr)  # measured gains 0.57, 2.52, 4.32 dB
+    if HYBRID_BEATS_DOWN_UP[space]:
+        assert h_psnr > base["down-up.baseline"] + 0.5, (h_psnr, base)  # measured margin 1.02 dB
+    else:
+        assert h_psnr < base["down-up.baseline"], (h_psnr, base)
+
+
+def test_trivial_baselines_are_what_they_say():
+    x = lfw_faces("heldout")[:3]
+    mf, du = zoo.load("mean-face.baseline"), zoo.load("down-up.baseline")
+    y = mf.generate(mf.invert(x))
+    assert torch.equal(y[0], y[1]) and torch.equal(y[1], y[2])  # the input does not matter
+    assert torch.allclose(y[0], lfw_faces("train").mean(0), atol=1e-6)
+    lat = du.invert(x)
+    assert lat.code.shape == (3, 192)  # 3 x 8 x 8
+    thumb = torch.nn.functional.interpolate(x, size=(8, 8), mode="bicubic", align_corners=False, antialias=True)
+    assert torch.allclose(du.generate(lat), torch.nn.functional.interpolate(thumb, size=(32, 32), mode="bicubic",
+                                                                           align_corners=False).clamp(0, 1))
+    assert psnr(du.generate(lat), x) > psnr(y, x)
 
 
 def test_batch_equals_single_calls_for_adam_and_is_seeded():

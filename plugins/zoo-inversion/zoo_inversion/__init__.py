@@ -19,6 +19,7 @@ def register_methods(register):
     register("gan-inversion-encoder", "zoo_inversion.inverters:EncoderInverter", task="inversion")
     register("gan-inversion-hybrid", "zoo_inversion.inverters:hybrid", task="inversion")
     register("dcgan-inversion", "zoo_inversion.dcgan:DCGANInverter", task="inversion")
+    register("inversion-baseline", "zoo_inversion.baselines:InversionBaseline", task="inversion")
     register("pulse", "zoo_inversion.pulse:PulseSR", task="super-resolution")
     register("pulse-sg1", "zoo_inversion.pulse:PulseSG1SR", task="super-resolution")
 

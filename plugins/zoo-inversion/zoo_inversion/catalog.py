@@ -58,6 +58,17 @@ ENTRIES: dict[str, dict] = {
         "weights": [OFFLINE_GENERATOR, OFFLINE_ENCODER], "license": "Apache-2.0", "paper": "arXiv:2004.00049",
         "description": f"hybrid inversion: the encoder's code starts the optimisation; {OFFLINE_NOTE}",
     },
+    "mean-face.baseline": {
+        "task": "inversion", "factory": "inversion-baseline", "params": {"kind": "mean-face"},
+        "license": "Apache-2.0", "paper": None,
+        "description": "trivial baseline: the mean of the offline generator's training faces, whatever the input",
+    },
+    "down-up.baseline": {
+        "task": "inversion", "factory": "inversion-baseline", "params": {"kind": "down-up"},
+        "settings": [{"size": 8}], "options": {"size": [4, 8, 16]},
+        "license": "Apache-2.0", "paper": None,
+        "description": "trivial baseline: the input shrunk to 8x8 (192 numbers) and enlarged back, bicubic",
+    },
     "pulse-sg2.lfw32": {
         "task": "super-resolution", "factory": "pulse", "params": OFFLINE_PARAMS,
         "settings": [{"scale": 4, "steps": 150}, {"scale": 2, "steps": 150}],

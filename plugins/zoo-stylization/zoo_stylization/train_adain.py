@@ -31,13 +31,14 @@ WIDTHS = (64, 32, 16)
 
 
 def train(steps: int = 900, batch: int = 4, patch: int = 96, style_weight: float = 10.0, lr: float = 1e-3,
-          seed: int = 0, log_every: int = 50) -> AdaINLite:
+          seed: int = 0, log_every: int = 50, rec_weight: float = 0.0, tv_weight: float = 0.0,
+          layer: str = "stage2") -> AdaINLite:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     train_items = list(samples("train"))
     contents = [it.image for it in train_items]
     styles = [it.image for it in train_items if it.id not in HELD_OUT_STYLES]
-    model = AdaINLite(widths=WIDTHS)
+    model = AdaINLite(widths=WIDTHS, layer=layer)
     enc = EffNetLite0Features(fuse_bn=False)  # as the bundled weights were trained (folding changes rounding)
     with torch.no_grad():
         model.decoder.body[-1].bias.fill_(0.45)  # start near mid-grey
@@ -49,16 +50,22 @@ def train(steps: int = 900, batch: int = 4, patch: int = 96, style_weight: float
         s = random_patches(styles, batch, patch, gen)
         with torch.no_grad():
             fs = enc(s, STYLE_LAYERS)
-            t = adain(enc(c, ["stage2"])["stage2"], fs["stage2"])
+            fc = enc(c, [layer])[layer]
+            t = adain(fc, fs[layer])
         g = model.decoder(t)
         fg = enc(g, STYLE_LAYERS)
-        content = (fg["stage2"] - t).pow(2).mean()
+        content = (fg[layer] - t).pow(2).mean()
         style_l = 0.0
         for n in STYLE_LAYERS:
             gm, gs = mean_std(fg[n])
             sm, ss = mean_std(fs[n])
             style_l = style_l + (gm - sm).pow(2).mean() + (gs - ss).pow(2).mean()
         loss = content + style_weight * style_l
+        if rec_weight:
+            rec = (model.decoder(fc) - c).abs().mean()
+            loss = loss + rec_weight * rec
+        if tv_weight:
+            loss = loss + tv_weight * ((g[..., 1:, :] - g[..., :-1, :]).abs().mean() + (g[..., 1:] - g[..., :-1]).abs().mean())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -75,11 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--style-weight", type=float, default=10.0)
+    p.add_argument("--rec-weight", type=float, default=0.0)
+    p.add_argument("--tv-weight", type=float, default=0.0)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--layer", default="stage2", choices=["stage1", "stage2"])
     p.add_argument("--out", default=str(Path(__file__).parent / "weights" / "adain-effnet-lite0-samples.safetensors"))
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     t0 = time.time()
-    model = train(steps=a.steps, batch=a.batch, seed=a.seed)
+    model = train(steps=a.steps, batch=a.batch, seed=a.seed, style_weight=a.style_weight, rec_weight=a.rec_weight,
+                  tv_weight=a.tv_weight, lr=a.lr, layer=a.layer)
     digest = save_state_dict(model.weights_state_dict(), a.out)
     print(f"wrote {a.out} ({time.time() - t0:.0f}s)\nsha256: {digest}")
     return 0

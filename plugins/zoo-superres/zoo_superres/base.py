@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from zoo.errors import OptionsError
@@ -28,6 +30,16 @@ class NetSR(SuperResolver):
         if tile is not None and tile <= 0:
             raise OptionsError(type(self).__name__, "tile", tile, "a positive number of pixels")
         self.scale, self.tile, self.tile_pad = scale, tile, tile_pad
+
+    def read_weights(self, path) -> dict[str, torch.Tensor]:
+        """Checkpoints as the core reads them, plus ncnn models: ``X.param`` (or ``X.bin`` beside one)
+        converted by :func:`zoo_superres.ncnn.convert` (the pair's graph mapped key for key)."""
+        p = Path(path)
+        if p.suffix == ".param" or (p.suffix == ".bin" and p.with_suffix(".param").is_file()):
+            from zoo_superres.ncnn import convert
+
+            return convert(p.with_suffix(".param"), p.with_suffix(".bin")).state
+        return super().read_weights(path)
 
     @staticmethod
     def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
