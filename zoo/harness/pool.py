@@ -183,6 +183,9 @@ class LocalPool:
                         w.ready, w.info = True, header
                         self.start_failures = 0
                         continue
+                    if header.get("started"):  # planned: the unit itself starts, and its timeout with it
+                        w.since = time.monotonic()
+                        continue
                     job, w.job = w.job, None
                     if job is not None:
                         on_answer(Answer(job, header, blobs))
@@ -285,8 +288,12 @@ class Supervisor:
         where = {**w.info.get("where", {})}
         try:
             send(w.sock, request)
-            w.sock.settimeout(timeout)
+            w.sock.settimeout(START_TIMEOUT)  # planning the benchmark on this node
             header, blobs = recv(w.sock)
+            if header.get("started"):
+                t0 = time.monotonic()
+                w.sock.settimeout(timeout)
+                header, blobs = recv(w.sock)
             w.sock.settimeout(None)
             return header, blobs
         except socket.timeout:
