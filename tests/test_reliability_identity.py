@@ -458,3 +458,18 @@ def test_star_and_below_baseline_marks(tmp_path, capsys):
     html = (out / "index.html").read_text()
     assert "below baseline bicubic.classical" in html
     assert json.loads((out / "meta.json").read_text())["baselines"] == {"sr": {"methods": ["bicubic.classical"], "judged_on": "psnr"}}
+
+
+def test_shipped_suites_read_relative_paths_from_the_current_folder(tmp_path, monkeypatch):
+    from zoo.harness.suite import builtin_suite_dir, plugin_suites, resolve_dataset_paths
+
+    monkeypatch.chdir(tmp_path)
+    shipped = [builtin_suite_dir() / "quick.yaml", plugin_suites()["translation"]]
+    for suite_file in shipped:  # a suite inside the package cannot hold the user's data
+        got = resolve_dataset_paths({"name": "folder", "path": "datasets/x"}, str(suite_file))
+        assert got["path"] == str(tmp_path / "datasets" / "x")
+    own = tmp_path / "mine" / "s.yaml"
+    own.parent.mkdir()
+    own.write_text("")
+    got = resolve_dataset_paths({"name": "folder", "path": "../ds", "pair_path": "/abs/b"}, str(own))
+    assert got == {"name": "folder", "path": str(tmp_path / "ds"), "pair_path": "/abs/b"}

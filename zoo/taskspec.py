@@ -123,6 +123,9 @@ class TaskSpec:
     #: names metrics may read besides the common ones (``reference``, ``input``, ``items``,
     #: ``attributes``, ``method``): dataset extras and task outputs
     provides: ClassVar[tuple[str, ...]] = ()
+    #: image extras of a sample the report shows beside the input (e.g. ``style``): written as
+    #: ``samples/<bench>/_<name>--<item>.png`` and drawn in the sample grids and the viewer
+    shown_extras: ClassVar[tuple[str, ...]] = ()
 
     # -- suites ---------------------------------------------------------------------------------
     def validate(self, options: dict[str, Any]) -> str | None:

@@ -14,7 +14,8 @@ reports a failed test) naming the method or metric, the check and the fix; an ex
 method or metric raised is chained to it.
 
 Method checks: the card's every operating point loads and runs (a typo in a setting name
-fails here); output type, dtype, device, shape and range (the contract's own tolerance,
+fails here); the output carries no autograd graph, even with gradients enabled; output type,
+dtype, device, shape and range (the contract's own tolerance,
 :data:`zoo.tasks.RANGE_TOLERANCE`) and the task's own check; the input is not modified
 ("input mutation"); a batch of N equals N single calls ("batch independence"); the same
 output twice under a seed ("determinism"); the same output after ``.to(device)``; a clear
@@ -25,7 +26,7 @@ with gradients enabled, as the harness runs them.
 
 Metric checks: ``name`` and a boolean ``higher_is_better``; a fingerprint that starts with the
 name, is the same for two instances with the same options and does not change with use;
-paired metrics return ``Tensor[N]`` (or a mapping of them) of floats; NaN only with a reason
+paired metrics return ``Tensor[N]`` (or a mapping of them) of float64; NaN only with a reason
 in ``item_reasons``; determinism; batch independence; inputs not modified; identical images
 score at least as well as distorted ones in the declared direction, and at the metric's
 ``ideal`` when it declares one. Distribution metrics return one finite value, the same when
@@ -70,18 +71,23 @@ def _require(ok: bool, subject: str, check: str, problem: str, fix: str) -> None
 
 
 # -- methods ------------------------------------------------------------------------------------
-def _run(method: Method, x: torch.Tensor) -> torch.Tensor:
+def _run(method: Method, x: torch.Tensor, grad: bool = False) -> torch.Tensor:
+    """The method's output on ``x`` through its task's call; ``grad``: as a user's script calls it
+    (autograd on, output as returned), else as the harness does."""
     spec = task_spec(method.task)
     batch = Batch([f"kit-{i}" for i in range(x.shape[0] if x.dim() == 4 else 1)], x, None, [{}], {})
     if x.dim() == 4:
         batch.extras = spec.kit_extras(method, x)
+    if grad:
+        with torch.enable_grad():
+            return spec.run(method, batch, {}).images
     with torch.enable_grad() if method.needs_grad else torch.inference_mode():
         return spec.run(method, batch, {}).images.detach()
 
 
-def _call(method: Method, x: torch.Tensor, subject: str, check: str) -> torch.Tensor:
+def _call(method: Method, x: torch.Tensor, subject: str, check: str, grad: bool = False) -> torch.Tensor:
     try:
-        return _run(method, x)
+        return _run(method, x, grad)
     except ContractError as exc:
         raise ConformanceError(subject, check, f"the task contract refused the output: {exc}",
                                "return a float32 N x 3 x H x W tensor in [0, 1] of the shape the task expects "
@@ -101,9 +107,14 @@ def _check_instance(method: Method, device: str, size: int, atol: float) -> torc
     before = x.clone()
 
     torch.manual_seed(0)
-    y = _call(method, x, name, "output")
+    y = _call(method, x, name, "output", grad=True)  # as a user's script calls it: autograd on
     _require(torch.equal(x, before), name, "input mutation", "the method changed its input tensor in place",
              "work on a copy (x = x.clone()) or use out-of-place operations")
+    _require(not (isinstance(y, torch.Tensor) and (y.requires_grad or y.grad_fn is not None)), name, "autograd graph",
+             "the output carries an autograd graph when called with gradients enabled (zoo.load(...) users hold it "
+             "and its activations in memory, and backpropagate into the method)",
+             "return outputs through the task base class's public call (it runs the method without autograd and "
+             "detaches the output); don't override upscale/translate/... themselves")
     _require(isinstance(y, torch.Tensor) and y.dtype == torch.float32, name, "output dtype",
              f"output dtype {getattr(y, 'dtype', type(y).__name__)}", "return float32 (y.float())")
     _require(y.device == method.device, name, "output device",
@@ -337,9 +348,11 @@ def check_metric(metric: str | Any, options: dict[str, Any] | None = None, extra
 
 def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: dict, atol: float) -> None:
     n = x.shape[0]
+    # a no-reference metric (NIQE, BRISQUE) is called without one, as the harness does on unpaired tasks
+    x_ref = x if "reference" in m.requirements() else None
     with _checking(subject, "call"):
         m.item_reasons = []
-        v = m(y, x, **ex)
+        v = m(y, x_ref, **ex)
     reasons = list(getattr(m, "item_reasons", None) or [])
     _require(isinstance(v, (torch.Tensor, dict)), subject, "output type", f"returned a {type(v).__name__}",
              "return a Tensor[N] (one value per image) or a mapping of named Tensor[N]")
@@ -348,29 +361,33 @@ def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: di
         _require(isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == n, subject, "shape [N]",
                  f"returned{col} {tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__} for {n} images",
                  "return one value per image, shape [N] (reduce every dimension but the batch: .flatten(1).mean(1))")
-        _require(t.is_floating_point(), subject, "dtype", f"returned{col} dtype {t.dtype}", "return float32 or float64 values")
+        _require(t.dtype == torch.float64, subject, "dtype", f"returned{col} dtype {t.dtype}; every metric returns float64",
+                 "return values through the Metric base class's call (it casts them), or .double() them")
         for i in torch.nonzero(torch.isnan(t)).flatten().tolist():
             _require(i < len(reasons) and bool(reasons[i]), subject, "NaN without a reason",
                      f"item {i}{col} is NaN and item_reasons gives no reason",
                      "set self.item_reasons[i] to why the item cannot be measured, or return a value")
     with _checking(subject, "determinism"):
-        again = m(y, x, **ex)
+        again = m(y, x_ref, **ex)
     for key, t in _named(v).items():
         _require(_close(t, _named(again)[key], atol), subject, "determinism",
                  f"two calls on the same images differ{f' ({key})' if key else ''}",
                  "remove randomness, or seed it from the inputs")
     with _checking(subject, "batch independence"):
-        singles = [m(y[i : i + 1], x[i : i + 1], **_item(ex, i, n)) for i in range(n)]
+        singles = [m(y[i : i + 1], None if x_ref is None else x[i : i + 1], **_item(ex, i, n)) for i in range(n)]
     for key, t in _named(v).items():
         one = torch.cat([torch.as_tensor(_named(s)[key]).reshape(-1) for s in singles])
         _require(_close(t, one, max(atol, 1e-5)), subject, "batch independence",
                  f"values of a batch of {n} differ from {n} single calls{f' ({key})' if key else ''}: "
                  f"{t.double().cpu().tolist()} vs {one.double().cpu().tolist()}",
                  "compute each image's value from that image alone (no mean over the batch)")
-    if isinstance(v, dict):
-        return  # named figures have no single direction or ideal
+    if isinstance(v, dict) or not m.requirements():
+        # named figures have no single direction or ideal; a no-reference metric (it reads the output alone) has
+        # no identical pair, and the kit's synthetic images are not natural enough to rank a clean and a noisy
+        # copy of one (its own tests do that, on photographs)
+        return
     with _checking(subject, "identical images"):
-        ident = m(x, x.clone(), **ex)
+        ident = m(x, None if x_ref is None else x.clone(), **ex)
     ideal = getattr(m, "ideal", None)
     for i in range(n):
         a, b = float(ident[i]), float(v[i])

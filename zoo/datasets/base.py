@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
@@ -43,6 +44,8 @@ class Dataset:
         self._loaders = loaders
         self.options = dict(options or {})
         self._cache: dict[int, Item] = {}
+        #: seconds spent decoding (and cropping) items so far: the harness's ``decode_s``
+        self.decode_s = 0.0
         #: which catalog variant the files are (zoo.datasets.variants.identify), None where not checked
         self.variant: dict[str, Any] | None = None
 
@@ -51,6 +54,7 @@ class Dataset:
 
     def __getitem__(self, i: int) -> Item:
         if i not in self._cache:
+            t0 = time.perf_counter()
             item = self._loaders[i][1]()
             crop = self.options.get("crop")
             if crop:  # extras of the image's size (target, mask) are cropped with it
@@ -59,6 +63,7 @@ class Dataset:
                           for k, v in item.extras.items()}
                 item = Item(item.id, center_crop(item.image, int(crop)), extras, item.attributes)
             self._cache[i] = item
+            self.decode_s += time.perf_counter() - t0
         return self._cache[i]
 
     def subset(self, start: int, stop: int) -> "Dataset":

@@ -213,7 +213,11 @@ class Dispatch:
 
         r = self.runner
         slot, plan, unit = self.units[i]
-        df = r.persist(unit.key, rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows), states)
+        from zoo.harness.measure import phase
+
+        timing = {k: float(v) for k, v in (timing or {}).items()}
+        with phase(timing, "store_s"):
+            df = r.persist(unit.key, rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows), states)
         self.parts[slot] = df.assign(run=r.run_id)
         keep = set(r._sample_ids.get(plan.bench.name, []))
         for item, png in samples:
@@ -221,8 +225,14 @@ class Dispatch:
                 path = r.out / sample_relpath(plan.bench.name, unit.card.id, unit.setting, item)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(png)
-        for k, v in (timing or {}).items():
-            r.timing[k] = r.timing.get(k, 0.0) + float(v)
+        clock = getattr(r, "clock", None)
+        if clock is not None:  # per unit and totals (meta.json unit_timing / timing); the unit's wall is the worker's
+            from zoo.harness.runner import unit_label
+
+            clock.add(unit_label(plan, unit), timing, float(where.get("wall_s") or 0.0) + timing.get("store_s", 0.0))
+        else:
+            for k, v in timing.items():
+                r.timing[k] = r.timing.get(k, 0.0) + v
         timeout, source = self.timeouts.get(i, (None, ""))
         failed = df[df.status == "failed"]
         r.placement[unit.key] = {

@@ -54,6 +54,7 @@ class UnitContext:
     round_outputs: bool = True
     sharded: bool = False
     save_samples: Callable[[list[str], torch.Tensor], None] = lambda ids, y: None
+    #: this unit's seconds by phase (:data:`zoo.harness.measure.PHASES`), filled by :func:`run_unit`
     timing: dict[str, float] = field(default_factory=dict)
 
 
@@ -109,7 +110,8 @@ def run_unit(ctx: UnitContext) -> UnitResult:
     for u in ctx.unavailable:
         rows.append(row(base, metric=u["metric"], status="unavailable", error=u["reason"]))
     try:
-        method = ctx.load(ctx.card.id, ctx.setting)
+        with phase(ctx.timing, "load_s"):
+            method = ctx.load(ctx.card.id, ctx.setting)
     except Exception as exc:
         err = f"{type(exc).__name__}: {exc}"
         # weights that are not here (offline, unpinned, no Hub mirror) make a method
@@ -140,13 +142,17 @@ def run_unit(ctx: UnitContext) -> UnitResult:
             samples = []
             for i in range(start, min(start + bs, n)):
                 try:
-                    samples.append(ctx.spec.sample(ctx.dataset[i], ctx.bench.options))
+                    with phase(ctx.timing, "decode_s"):
+                        item = ctx.dataset[i]  # decoded once per dataset, shared by the units that read it
+                    with phase(ctx.timing, "degrade_s"):
+                        samples.append(ctx.spec.sample(item, ctx.bench.options))
                 except Exception as exc:  # unreadable image: record that item, measure the rest
                     rows.append(row(base, item=ctx.dataset.ids[i], metric="*", status="failed", error=f"{type(exc).__name__}: {exc}"))
             if not samples:
                 continue
             for group in _same_shape_groups(samples):
-                batch = Batch.stack([samples[g] for g in group], ctx.device)
+                with phase(ctx.timing, "degrade_s"):
+                    batch = Batch.stack([samples[g] for g in group], ctx.device)
                 try:
                     with phase(ctx.timing, "model_s"), (torch.enable_grad() if grad else torch.inference_mode()):
                         if not warmed:
@@ -170,8 +176,10 @@ def run_unit(ctx: UnitContext) -> UnitResult:
                     stats.setdefault(k, []).append(float(v))
                 y = outcome.images.detach()
                 if ctx.round_outputs:
-                    y = quantize(y)
-                ctx.save_samples(batch.items, y)
+                    with phase(ctx.timing, "round_s"):
+                        y = quantize(y)
+                with phase(ctx.timing, "samples_s"):
+                    ctx.save_samples(batch.items, y)
                 with phase(ctx.timing, "metrics_s"), torch.no_grad():
                     for alias, m in metrics:
                         try:
@@ -204,6 +212,7 @@ def run_unit(ctx: UnitContext) -> UnitResult:
             rows.append(compute_distribution(base, alias, m))
             with contextlib.suppress(Exception):
                 m.save_reference(dist_keys[alias])
+    t_rows = time.perf_counter()
     if times:
         rows.append(row(base, metric="runtime_ms", value=statistics.median(times), fingerprint=f"median-per-image,{'cold' if grad else 'warm'},{ctx.device.type}"))
     for k, v in task_times.items():
@@ -215,7 +224,9 @@ def run_unit(ctx: UnitContext) -> UnitResult:
     rows.append(row(base, metric="params", value=float(sum(p.numel() for p in method.parameters())), fingerprint="count"))
     if times:
         rows.append(row(base, metric="peak_mem_mb", value=mem.mb, fingerprint=mem.fingerprint))
-    return UnitResult(mark_unverified(pd.DataFrame(rows), method), states)
+    frame = mark_unverified(pd.DataFrame(rows), method)
+    ctx.timing["rows_s"] = ctx.timing.get("rows_s", 0.0) + time.perf_counter() - t_rows
+    return UnitResult(frame, states)
 
 
 def mark_unverified(df: pd.DataFrame, method: Any) -> pd.DataFrame:

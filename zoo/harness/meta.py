@@ -26,6 +26,7 @@ def run_meta(runner) -> dict:
     return {
         "run": runner.run_id, "suite": runner.suite.name, "suite_file": runner.suite.source, "seed": runner.suite.seed,
         "round_outputs": runner.suite.round_outputs,
+        "tolerances": {k: str(v) for k, v in getattr(runner.suite, "tolerances", {}).items()},  # the gate reads them
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                  "device": str(runner.device), "torch_threads": torch.get_num_threads()},
@@ -38,6 +39,9 @@ def run_meta(runner) -> dict:
                       for b in runner.suite.benchmarks if b.baselines},
         **runner.meta,
         "units": {"computed": runner.computed, "reused": runner.reused, "retried": getattr(runner, "retried", 0)},
+        # seconds by phase (zoo.harness.measure.PHASES) over the computed units, run_s the whole run;
+        # unit_timing: the same per computed unit (reused units cost only reuse_s)
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},
+        "unit_timing": list(getattr(getattr(runner, "clock", None), "units", [])),
         "execution": execution_meta(runner),
     }

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from zoo.errors import ZooError
 from zoo.harness.dispatch import ExecOptions
 from zoo.harness.execute import UnitContext, compute_distribution, log, setting_str
+from zoo.harness.measure import UnitClock, phase
 from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
 from zoo.harness.store import Store
 from zoo.harness.suite import Suite, load_suite
@@ -78,7 +79,8 @@ class Runner:
         self.reused = self.computed = self.retried = 0
         #: method ids whose stored units are ignored and computed again (``[]``: every method; None: none)
         self.recompute = recompute
-        self.timing = {"model_s": 0.0, "metrics_s": 0.0}  # time spent inside methods and metrics (perf benchmark)
+        self.timing = {"model_s": 0.0, "metrics_s": 0.0}  # seconds by phase over the run's computed units (measure.PHASES)
+        self.clock = UnitClock(self.timing)  # and per unit: meta.json's unit_timing
         self.keys: list[str] = []
         self._sample_ids: dict[str, list[str]] = {}
         #: where each computed unit ran (host, node, worker, wall, retries, timeout), by unit key
@@ -89,7 +91,13 @@ class Runner:
     def plan(self, only_methods: list[str] | None = None) -> list[BenchPlan]:
         """Every benchmark's plan; raises :class:`SuiteError` before any unit runs on a bad suite."""
         check_method_filter(self.suite, only_methods)
+        t0 = time.perf_counter()
         plans = [plan_benchmark(b, self.suite, self.run_id, self.device, only_methods) for b in self.suite.benchmarks]
+        # planning decodes every item once (the dataset's content hash covers its pixels): decode_s,
+        # the rest (building metrics, hashing) plan_s; both run-level, in no unit
+        decoded = sum(ds.decode_s for ds in {id(p.dataset): p.dataset for p in plans if p.dataset is not None}.values())
+        self.timing["decode_s"] = self.timing.get("decode_s", 0.0) + decoded
+        self.timing["plan_s"] = self.timing.get("plan_s", 0.0) + max(0.0, time.perf_counter() - t0 - decoded)
         for p in plans:
             b = p.bench
             for alias, m in p.metrics:
@@ -116,7 +124,6 @@ class Runner:
             dataset=plan.dataset.subset(*unit.shard), metrics=plan.metrics, unavailable=plan.unavailable,
             base=unit.base, load=self._load, device=self.device, round_outputs=self.suite.round_outputs,
             sharded=unit.sharded, save_samples=lambda ids, y: self._save_samples(plan.bench.name, unit, ids, y),
-            timing=self.timing,
         )
 
     # -- the whole suite ------------------------------------------------------------------------
@@ -137,7 +144,8 @@ class Runner:
             for unit in plan.units:
                 self.keys.append(unit.key)
                 if self._reusable(plan, unit):
-                    parts.append(self.store.get(unit.key).assign(run=self.run_id))
+                    with phase(self.timing, "reuse_s"):
+                        parts.append(self.store.get(unit.key).assign(run=self.run_id))
                     self.reused += 1
                     bar.update(1)
                 else:
@@ -221,14 +229,29 @@ class Runner:
                 write_image(self.out / sample_file(bench, unit.card.id, setting_str(unit.setting), i), img.cpu())
 
     def _save_references(self, plan: BenchPlan) -> None:
+        # run-level phases (in ``timing``, in no unit): the first read of an item decodes it for every unit
         for i in self._sample_ids.get(plan.bench.name, []):
             try:
-                s = plan.spec.sample(plan.dataset[plan.dataset.ids.index(i)], plan.bench.options)
+                with phase(self.timing, "decode_s"):
+                    item = plan.dataset[plan.dataset.ids.index(i)]
+                with phase(self.timing, "degrade_s"):
+                    s = plan.spec.sample(item, plan.bench.options)
             except Exception:
                 continue
-            write_image(self.out / sample_file(plan.bench.name, "_input", "", i), s.input)
-            if s.reference is not None:
-                write_image(self.out / sample_file(plan.bench.name, "_reference", "", i), s.reference)
+            with phase(self.timing, "samples_s"):
+                write_image(self.out / sample_file(plan.bench.name, "_input", "", i), s.input)
+                for key in getattr(plan.spec, "shown_extras", ()):
+                    extra = s.extras.get(key)
+                    if isinstance(extra, torch.Tensor) and extra.dim() == 3:
+                        write_image(self.out / sample_file(plan.bench.name, f"_{key}", "", i), extra)
+                if s.reference is not None:
+                    write_image(self.out / sample_file(plan.bench.name, "_reference", "", i), s.reference)
+
+
+def unit_label(plan: BenchPlan, unit: Unit) -> str:
+    """``bench/method setting`` (and the shard's items), as meta.json's ``unit_timing`` names a unit."""
+    label = f"{plan.bench.name}/{unit.card.id} {setting_str(unit.setting)}".rstrip()
+    return label + (f" items {unit.shard[0]}-{unit.shard[1] - 1}" if unit.sharded else "")
 
 
 def weights_meta(card, setting: dict) -> dict:

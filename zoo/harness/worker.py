@@ -137,9 +137,9 @@ def bench_from_dict(d: dict):
 def sample_relpath(bench: str, method_id: str, setting: dict, item: str) -> str:
     """Where a method's output for a sample item is written, relative to the run folder."""
     from zoo.harness.execute import setting_str
-    from zoo.report.html import safe_name
+    from zoo.results import sample_file
 
-    return f"samples/{safe_name(bench)}/{safe_name(method_id)}--{safe_name(setting_str(setting))}--{safe_name(item)}.png"
+    return sample_file(bench, method_id, setting_str(setting), item)
 
 
 def versions() -> dict[str, str | None]:

@@ -126,6 +126,8 @@ def sample_grids(out: Path, max_methods: int = 8) -> list[Path]:
         items = sorted({p.stem.split("--")[-1] for p in bench_dir.glob("_reference--*.png")})
         for item in items:
             tiles = [("input", bench_dir / f"_input--{item}.png")]
+            tiles += [(p.stem.split("--")[0][1:], p) for p in sorted(bench_dir.glob(f"_*--{item}.png"))
+                      if p.stem.split("--")[0] not in ("_input", "_reference")]  # shown extras (the style image)
             outs = sorted(p for p in bench_dir.glob(f"*--{item}.png") if not p.name.startswith("_"))
             tiles += [(p.stem.rsplit("--", 1)[0], p) for p in outs[:max_methods]]
             tiles.append(("reference", bench_dir / f"_reference--{item}.png"))

@@ -82,14 +82,14 @@ BUNDLED = {
                        "immunohistochemistry image, trained here with EfficientNet-Lite0 losses",
     },
     "adain-effnet-lite0.samples": {
-        "task": "style-transfer", "factory": "adain-lite",
+        "task": "style-transfer", "factory": "adain-lite", "params": {"layer": "stage1"},
         "weights": {
             "bundled": "zoo_stylization:weights/adain-effnet-lite0-samples.safetensors",
-            "sha256": "72825fd753b65def9aeadf76cd448991e6c50926db1c0b198e489c9a37e46295",
-            "source": "trained by zoo_stylization/train_adain.py (seed 0, 900 steps) on the samples train split",
+            "sha256": "9a6146e8b34ede79b4cd895c77a7e5c558cdcb5e16edb9530b084aaca76f183f",
+            "source": "trained by zoo_stylization/train_adain.py (seed 0, 600 steps, stage1, defaults) on the samples train split",
         },
         "license": "Apache-2.0", "paper": ADAIN,
-        "description": "AdaIN on the offline EfficientNet-Lite0 encoder (stage2) with a decoder trained here",
+        "description": "AdaIN on the offline EfficientNet-Lite0 encoder (stage1) with a decoder trained here",
         "settings": [{"alpha": 1.0}, {"alpha": 0.5}],
     },
 }

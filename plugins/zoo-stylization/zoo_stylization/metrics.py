@@ -1,8 +1,12 @@
 """Style-transfer metrics: how close the output's style is to the style image, how much of the
 content survives, and how close the colours are.
 
-* ``style-distance``: the Gatys et al. (CVPR 2016) style loss between output and style image:
-  Σ_l w_l Σ (G_l(out) − G_l(style))² / (4 C_l²) with position-normalised Grams, w_l = 1 / #layers.
+* ``style-distance``: the Gatys et al. (CVPR 2016) Gram-matrix style loss between output and style
+  image, each layer's error relative to the style's Gram energy (``normalise="style"``, default):
+  (1/L) Σ_l ‖G_l(out) − G_l(style)‖²_F / ‖G_l(style)‖²_F with position-normalised Grams.
+  ``normalise="none"`` gives Gatys's Σ_l w_l Σ(G−A)²/(4C_l²), where the layers with the largest
+  activations (stage1-stage3 of EfficientNet-Lite0) outweigh the rest ~100:1; it ranked a
+  decoder that destroyed the image (the first bundled AdaIN) as the best style match.
 * ``content-distance``: mean squared difference of the content-layer features of output and
   content image (Gatys's content loss, averaged instead of summed so sizes compare).
 * ``color-hist-distance``: mean over R, G, B of the 1-D Wasserstein-1 distance between the
@@ -27,16 +31,30 @@ from zoo.metrics import Metric
 from zoo_stylization.features import FeatureNet, feature_net, gram
 
 
+NORMALISATIONS = ("style", "none")
+
+
 def style_distance(out_feats: dict[str, torch.Tensor], style_feats: dict[str, torch.Tensor],
-                   weights: dict[str, float] | None = None) -> torch.Tensor:
-    """Per-image Gram distance (N,) between two feature dicts over the same layers."""
+                   weights: dict[str, float] | None = None, normalise: str = "none") -> torch.Tensor:
+    """Per-image Gram distance (N,) between two feature dicts over the same layers.
+
+    ``normalise="none"``: Gatys's Σ_l w_l Σ(G−A)²/(4C_l²). ``"style"``: Σ_l w_l ‖G−A‖²_F / ‖A‖²_F,
+    each layer's squared error relative to the style's own Gram energy, so every layer counts
+    the same whatever its activation scale (1.0 at a layer = as far as an all-zero Gram).
+    """
+    if normalise not in NORMALISATIONS:
+        raise MetricError(f"style-distance: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
     names = list(out_feats)
     weights = weights or {n: 1.0 / len(names) for n in names}
     total = torch.zeros(next(iter(out_feats.values())).shape[0], dtype=torch.float64)
     for n in names:
         g, a = gram(out_feats[n]).double(), gram(style_feats[n]).double()
         c = g.shape[-1]
-        total += weights[n] * (g - a).pow(2).sum((1, 2)).cpu() / (4 * c * c)
+        err = (g - a).pow(2).sum((1, 2)).cpu()
+        if normalise == "style":
+            total += weights[n] * err / a.pow(2).sum((1, 2)).cpu().clamp_min(1e-12)
+        else:
+            total += weights[n] * err / (4 * c * c)
     return total
 
 
@@ -97,18 +115,23 @@ class StyleDistance(_FeatureMetric):
     name = "style-distance"
     needs: ClassVar[tuple[str, ...]] = ("style",)
 
-    def __init__(self, net: str = "effnet-lite0", layers: Sequence[str] | None = None, weights: str | None = None) -> None:
+    def __init__(self, net: str = "effnet-lite0", layers: Sequence[str] | None = None, weights: str | None = None,
+                 normalise: str = "style") -> None:
         super().__init__(net, weights)
         self.layers = self.net.check_layers(layers or self.net.style_layers)
+        if normalise not in NORMALISATIONS:
+            raise MetricError(f"style-distance: normalise must be one of {NORMALISATIONS}, got {normalise!r}")
+        self.normalise = normalise
 
     def options(self) -> dict[str, Any]:
-        return {"features": self._fp, "layers": "+".join(self.layers), "gram": "FFt/HW"}
+        return {"features": self._fp, "layers": "+".join(self.layers), "gram": "FFt/HW", "norm": self.normalise}
 
     def _values(self, output, reference=None, *, style=None, **extras) -> torch.Tensor:
         if style is None:
             raise MetricError(f"{self.name}: needs the style images (style=N x 3 x H x W); the dataset items need extras['style']")
         self._check_one(style, "style")
-        return style_distance(self._features(output, self.layers), self._features(style, self.layers))
+        return style_distance(self._features(output, self.layers), self._features(style, self.layers),
+                              normalise=self.normalise)
 
 
 class ContentDistance(_FeatureMetric):

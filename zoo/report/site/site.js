@@ -82,7 +82,7 @@
     constructor(root, spec) {
       this.root = root;
       this.spec = spec;
-      this.sources = ["input", "reference", ...spec.labels];
+      this.sources = ["input", ...(spec.items.some((i) => (spec.images[i] || {}).style) ? ["style"] : []), "reference", ...spec.labels];
       this.item = Math.max(0, spec.items.findIndex((i) => Object.keys(spec.images[i] || {}).length > 0));
       this.left = spec.items.some((i) => (spec.images[i] || {}).reference) ? "reference" : "input";
       this.right = spec.labels.find((l) => spec.items.some((i) => (spec.images[i] || {})[l])) || spec.labels[0] || "input";
