@@ -319,24 +319,24 @@ def run_in_process(runner, d: Dispatch) -> None:
     if runner.options.unit_timeout is not None or any(timeout_for(runner, u)[1] != "default" for _, _, u in d.units.values()):
         log("[zoo] timeouts are enforced only in worker processes (--workers N, N >= 1); units run in this process")
     where = {"host": socket.gethostname(), "pid": os.getpid(), "worker": "in-process", "node": ""}
-    for i in list(d.units):
-        slot, plan, unit = d.units[i]
-        with runner.store.claim(unit.key) as stored:  # another run into this folder may hold it
-            if stored is not None and not runner._forced(unit):
-                d.parts[slot] = stored.assign(run=runner.run_id)
-                runner.reused += 1
-                d.bar.update(1)
-                continue
-            d.bar.set_postfix_str(f"{unit.card.id} {setting_str(unit.setting)}", refresh=False)
-            t0 = time.perf_counter()
-            timing: dict[str, float] = {"model_s": 0.0, "metrics_s": 0.0}
-            with intra_op_threads(runner.options.threads):
+    with intra_op_threads(runner.options.threads):  # once for the loop: entering it costs a library scan
+        for i in list(d.units):
+            slot, plan, unit = d.units[i]
+            with runner.store.claim(unit.key) as stored:  # another run into this folder may hold it
+                if stored is not None and not runner._forced(unit):
+                    d.parts[slot] = stored.assign(run=runner.run_id)
+                    runner.reused += 1
+                    d.bar.update(1)
+                    continue
+                d.bar.set_postfix_str(f"{unit.card.id} {setting_str(unit.setting)}", refresh=False)
                 torch.manual_seed(runner.suite.seed)
                 ctx = runner.context(plan, unit)
+                timing: dict[str, float] = {}
                 ctx.timing = timing
+                t0 = time.perf_counter()
                 result = run_unit(ctx)
-            d.timeouts[i] = (None, "not enforced in-process")
-            d.land(i, result.rows, result.states, [], timing, {**where, "wall_s": round(time.perf_counter() - t0, 3)})
+                d.timeouts[i] = (None, "not enforced in-process")
+                d.land(i, result.rows, result.states, [], timing, {**where, "wall_s": round(time.perf_counter() - t0, 6)})
 
 
 def run_local_pool(runner, d: Dispatch, n: int) -> None:
