@@ -291,7 +291,7 @@ def test_tolerance_matches_column_alias_and_metric_name_column_wins():
 
 
 @pytest.mark.parametrize("item,match", [
-    ("psnr=nan", ">= 0"), ("psnr=-1", ">= 0"), ("psnr", "expected METRIC=ABS"), ("=1", "expected METRIC=ABS"),
+    ("psnr=nan", ">= 0"), ("psnr=-1", ">= 0"), ("psnr", "expected NAME=TOL"), ("=1", "expected NAME=TOL"),
     ("psnr=0.1,psnr=0.2", "given twice"),
 ])
 def test_bad_tolerances_are_refused(item, match):
@@ -561,6 +561,9 @@ def test_new_plugin_installs_with_pip_and_its_tests_pass(tmp_path):
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(pkg / "tests")],
                               cwd=tmp_path, capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        suite = pkg / "zoo_kit_installed" / "suites" / "kit-installed.yaml"  # a baseline (zoo-superres) that an edit leaves alone
+        suite.write_text(suite.read_text().replace("untrained, settings: [{scale: 2}]}\n", "untrained, settings: [{scale: 2}]}\n"
+                                                   "      - {id: bicubic.classical, settings: [{scale: 2}]}\n"))
         bench = [sys.executable, "-m", "zoo.cli", "bench", "kit-installed", "-o", str(tmp_path / "run"), "--no-progress"]
         first = subprocess.run(bench, cwd=tmp_path, capture_output=True, text=True, env=env)
         assert first.returncode == 0 and "units computed 2, reused 0" in first.stderr, first.stderr[-2000:]

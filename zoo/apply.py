@@ -13,9 +13,20 @@ from typing import Any, Callable
 
 from zoo.errors import RunFolderError, ZooError
 from zoo.images import check_destinations, check_memory, check_pixels, image_size
-from zoo.results import safe_name
 
-__all__ = ["output_names", "plan_outputs", "write_atomic", "check_input_memory", "apply_to_file"]
+__all__ = ["output_stem", "output_names", "plan_outputs", "write_atomic", "check_input_memory", "apply_to_file"]
+
+
+def output_stem(text: str, limit: int = 120) -> str:
+    """A file-name-safe stem that keeps letters and digits of every script (``Café`` stays ``Café``,
+    ``東京`` stays ``東京``): anything else but ``.``, ``_`` and ``-`` becomes ``_`` (separators, spaces,
+    control and shell characters); NFC-normalised, no leading dots."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", str(text))
+    s = re.sub(r"_+", "_", "".join(c if c.isalnum() or c in "._-" else "_" for c in text)).strip("._") or "_"
+    return s[:limit]
 
 
 def output_names(inputs: list[Path]) -> list[str]:
@@ -30,10 +41,10 @@ def output_names(inputs: list[Path]) -> list[str]:
 
     def mirrored(r: Path, ext: bool) -> str:
         rel = r.relative_to(common)
-        stem = safe_name(rel.stem + (f"-{rel.suffix.lstrip('.')}" if ext and rel.suffix else ""))
-        return "/".join([safe_name(part) for part in rel.parent.parts] + [stem])
+        stem = output_stem(rel.stem + (f"-{rel.suffix.lstrip('.')}" if ext and rel.suffix else ""))
+        return "/".join([output_stem(part) for part in rel.parent.parts] + [stem])
 
-    for name in (lambda r: safe_name(r.stem), lambda r: mirrored(r, False), lambda r: mirrored(r, True)):
+    for name in (lambda r: output_stem(r.stem), lambda r: mirrored(r, False), lambda r: mirrored(r, True)):
         names = [name(r) for r in real]
         if len(set(names)) == len(names):
             return names
@@ -73,13 +84,24 @@ def plan_outputs(inputs: list[str], out: Path, protected: list[str], overwrite: 
     return plans
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` through a temporary file, so a failure never leaves half a file."""
+    """Write ``data`` to ``dest`` through a temporary file, so a failure never leaves half a file.
+
+    The file gets the permissions any new file of the user gets (0666 less the umask), not the
+    temporary file's private 0600.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -70,3 +70,39 @@ def cached_sha256(path: Path) -> str:
         tmp.write_text(json.dumps(table))
         os.replace(tmp, db)
     return digest
+
+
+_hub_probe: dict[str, str | None] = {}
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face Hub cannot be reached from here, or None when a connection opens.
+
+    One TCP connect to the Hub's host (or the HTTPS proxy's), at most ``ZOO_HUB_TIMEOUT``
+    seconds (default 3), once per process and endpoint: without it an unreachable Hub costs
+    huggingface_hub's five retries (~25 s) per file before failing.
+    """
+    import socket
+    import urllib.parse
+
+    from huggingface_hub import constants
+
+    endpoint = constants.ENDPOINT
+    proxy = next((os.environ[v] for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy") if os.environ.get(v)), None)
+    target = urllib.parse.urlsplit(proxy if proxy and "://" in proxy else f"http://{proxy}" if proxy else endpoint)
+    key = f"{endpoint}|{proxy}"
+    if key not in _hub_probe:
+        host = target.hostname or ""
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            timeout = float(os.environ.get("ZOO_HUB_TIMEOUT", "3"))
+        except ValueError:
+            timeout = 3.0
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            _hub_probe[key] = None
+        except OSError as exc:
+            what = "proxy" if proxy else "Hub"
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            _hub_probe[key] = f"the {what} {host}:{port} is unreachable: {reason}; waited at most {timeout:g} s"
+    return _hub_probe[key]

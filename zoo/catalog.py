@@ -325,8 +325,24 @@ def get_card(method_id: str) -> MethodCard:
     return all_cards[method_id]
 
 
-def list_methods(task: str | None = None, pattern: str | None = None, available: bool = False) -> list[MethodCard]:
-    """Method cards whose plugin is loaded, filtered by task, glob ``pattern`` on the id, and local availability."""
+def offers(card: MethodCard, key: str, value: Any) -> bool:
+    """Whether ``card`` runs with ``key=value``: one of its operating points, a fixed parameter
+    (``espcn-x4``'s ``scale: 4``) or a value its ``options`` allow."""
+    def same(a: Any) -> bool:
+        return a == value or (isinstance(a, (int, float)) and isinstance(value, (int, float)) and float(a) == float(value))
+
+    if any(key in s and same(s[key]) for s in card.settings):
+        return True
+    if key in card.params and same(card.params[key]):
+        return True
+    allowed = card.options.get(key)
+    return isinstance(allowed, (list, tuple)) and any(same(a) for a in allowed)
+
+
+def list_methods(task: str | None = None, pattern: str | None = None, available: bool = False,
+                 settings: dict[str, Any] | None = None) -> list[MethodCard]:
+    """Method cards whose plugin is loaded, filtered by task, glob ``pattern`` on the id, local
+    availability, and setting values (every ``key=value`` of ``settings`` must be :func:`offers`)."""
     from zoo.weights import is_available
 
     tasks = registry().task_names()
@@ -342,6 +358,8 @@ def list_methods(task: str | None = None, pattern: str | None = None, available:
         if pattern and not fnmatch.fnmatch(card.id, pattern):
             continue
         if available and not all(is_available(r) for r in card.weights):
+            continue
+        if settings and not all(offers(card, k, v) for k, v in settings.items()):
             continue
         out.append(card)
     return out

@@ -108,4 +108,12 @@ class Method(nn.Module):
         return check_images(x, self.id, "input").to(self.device)
 
     def _out(self, y: Any) -> torch.Tensor:
-        return check_images(y, self.id, "output")
+        # outputs never carry an autograd graph: a caller's later ops must not backpropagate into the method
+        return check_images(y, self.id, "output").detach()
+
+    def _grad_mode(self) -> Any:
+        """The autograd mode of a public call: off (no graph built, less memory), except for methods
+        that optimise per image (``needs_grad``), which run in the caller's mode."""
+        import contextlib
+
+        return contextlib.nullcontext() if self.needs_grad else torch.no_grad()

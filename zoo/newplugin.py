@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from zoo.errors import ZooError
+from zoo.version import __version__
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -24,7 +25,14 @@ name = "{dist}"
 version = "0.1.0"
 description = "An imagezoo plugin: {short}"
 requires-python = ">=3.10"
-dependencies = ["imagezoo"]
+# the imagezoo releases whose plugin API this was written against ({core_range}: same minor series).
+# Until imagezoo is on a package registry, install it first (its wheel, or its repository) and
+# keep this line; or point the dependency at it directly with a direct reference:
+#   dependencies = ["imagezoo @ git+https://github.com/OWNER/imagezoo@v{core_version}"]
+#   dependencies = ["imagezoo @ file:///ABSOLUTE/PATH/imagezoo-{core_version}-py3-none-any.whl"]
+# (a uv project: keep the range; `uv add "imagezoo @ git+https://github.com/OWNER/imagezoo@v{core_version}"` records
+# the repository as imagezoo's uv source, which is not published with the plugin)
+dependencies = ["imagezoo{core_range}"]
 
 [project.entry-points.zoo]
 {short} = "{pkg}"
@@ -134,9 +142,9 @@ benchmarks:
     task: super-resolution
     dataset: {{name: samples, split: heldout, crop: 64, limit: 2}}
     degradation: {{bicubic: 2}}
+    # the core ships no methods; with zoo-superres installed, add its bicubic.classical (scale 2) as a baseline
     methods:
       - {{id: {short}-bilinear.untrained, settings: [{{scale: 2}}]}}
-      - {{id: bicubic.classical, settings: [{{scale: 2}}]}}
     metrics: [psnr, {short}-mae]
 """
 
@@ -172,10 +180,31 @@ zoo bench {short}           # the suite this plugin ships
 pytest -q tests             # the conformance kits and the suite
 ```
 
+In a uv project (your own, or an imagezoo checkout), `uv sync` removes whatever
+`uv pip install` put there. Record the plugin instead, so every `uv sync` keeps it:
+
+```bash
+uv add --editable ./{dist}          # your project: a dependency with a path source
+uv add --dev --editable ../{dist}   # an imagezoo checkout: its dev group
+```
+
+`pyproject.toml` requires imagezoo `{core_range}`; until imagezoo is on a package registry,
+install its wheel (or its repository) first, or use the direct-reference forms written there.
+
 Edit `{pkg}/methods.py`; each change is picked up by the next `zoo bench` into the same
 folder (results are keyed on your package's version and source). To submit results to the
 imagezoo leaderboard, see imagezoo's CONTRIBUTING.md.
 """
+
+
+def core_range(version: str = __version__) -> str:
+    """The version range a plugin written today should require: this release's minor series.
+
+    ``0.1.3`` -> ``>=0.1,<0.2``; ``1.4.0`` -> ``>=1.4,<2`` (from 1.0 on, minors keep the hook API).
+    """
+    major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", version).groups())
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f">={major}.{minor},<{upper}"
 
 
 def write_plugin(name: str, parent: Path, force: bool = False) -> Path:
@@ -203,7 +232,7 @@ def write_plugin(name: str, parent: Path, force: bool = False) -> Path:
     if root.exists() and any(root.iterdir()) and not force:
         raise ZooError(f"zoo new-plugin: {root} exists and is not empty; choose another name or folder (-o), "
                        f"or pass --force to write into it")
-    fields = {"dist": dist, "short": short, "pkg": pkg}
+    fields = {"dist": dist, "short": short, "pkg": pkg, "core_version": __version__, "core_range": core_range()}
     files = {
         "pyproject.toml": PYPROJECT, "README.md": README, f"{pkg}/__init__.py": INIT,
         f"{pkg}/methods.py": METHODS, f"{pkg}/metrics.py": METRICS, f"{pkg}/suites/{short}.yaml": SUITE, f"tests/test_{pkg}.py": TESTS,

@@ -35,7 +35,8 @@ class SuperResolver(Method):
 
     def upscale(self, lr: torch.Tensor) -> torch.Tensor:
         lr = self._in(lr)
-        hr = self._out(self._upscale(lr))
+        with self._grad_mode():
+            hr = self._out(self._upscale(lr))
         want = (lr.shape[0], 3, lr.shape[2] * self.scale, lr.shape[3] * self.scale)
         if tuple(hr.shape) != want:
             raise ContractError(f"{self.id}: upscale returned shape {tuple(hr.shape)}, expected {want} (scale {self.scale})")
@@ -52,7 +53,8 @@ class Compressor(Method):
 
     def compress(self, x: torch.Tensor) -> list[bytes]:
         x = self._in(x)
-        streams = self._compress(x)
+        with self._grad_mode():
+            streams = self._compress(x)
         if not isinstance(streams, list) or len(streams) != x.shape[0] or not all(isinstance(s, bytes) for s in streams):
             raise ContractError(f"{self.id}: compress must return a list of {x.shape[0]} bytes objects, got {type(streams).__name__}")
         return streams
@@ -60,7 +62,8 @@ class Compressor(Method):
     def decompress(self, streams: list[bytes]) -> torch.Tensor:
         if not isinstance(streams, (list, tuple)) or not streams or not all(isinstance(s, (bytes, bytearray)) for s in streams):
             raise ContractError(f"{self.id}: decompress takes a non-empty list of bytes")
-        y = self._out(self._decompress([bytes(s) for s in streams]))
+        with self._grad_mode():
+            y = self._out(self._decompress([bytes(s) for s in streams]))
         if y.shape[0] != len(streams):
             raise ContractError(f"{self.id}: decompress returned {y.shape[0]} images for {len(streams)} bitstreams")
         return y
@@ -83,7 +86,8 @@ class Translator(Method):
         if direction not in self.directions:
             raise ContractError(f"{self.id}: direction {direction!r} not supported; choose from {self.directions}")
         x = self._in(x)
-        y = self._out(self._translate(x, direction))
+        with self._grad_mode():
+            y = self._out(self._translate(x, direction))
         if y.shape != x.shape:
             raise ContractError(f"{self.id}: translate returned shape {tuple(y.shape)}, expected {tuple(x.shape)}")
         return y
@@ -104,7 +108,8 @@ class Stylizer(Method):
             raise ContractError(f"{self.id}: this is an arbitrary-style method; pass style= an N x 3 x H x W image")
         if style is not None:
             style = check_images(style, self.id, "style").to(self.device)
-        y = self._out(self._stylize(content, style))
+        with self._grad_mode():
+            y = self._out(self._stylize(content, style))
         if y.shape != content.shape:
             raise ContractError(f"{self.id}: stylize returned shape {tuple(y.shape)}, expected {tuple(content.shape)}")
         return y
@@ -133,12 +138,16 @@ class Inverter(Method):
     space: str = "w"
 
     def invert(self, x: torch.Tensor) -> Latent:
-        return self._invert(self._in(x))
+        with self._grad_mode():
+            latent = self._invert(self._in(x))
+        latent.code = latent.code.detach()  # a code optimised with autograd comes back without its graph
+        return latent
 
     def generate(self, latent: Latent) -> torch.Tensor:
         if latent.space != self.space:
             raise ContractError(f"{self.id}: latent is in space {latent.space!r}, this method works in {self.space!r}")
-        return self._out(self._generate(latent))
+        with self._grad_mode():
+            return self._out(self._generate(latent))
 
     def interpolate(self, a: Latent, b: Latent, t: float) -> Latent:
         """Linear interpolation between two latents in the same space, t in [0, 1]."""

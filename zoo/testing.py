@@ -14,7 +14,8 @@ reports a failed test) naming the method or metric, the check and the fix; an ex
 method or metric raised is chained to it.
 
 Method checks: the card's every operating point loads and runs (a typo in a setting name
-fails here); output type, dtype, device, shape and range (the contract's own tolerance,
+fails here); the output carries no autograd graph, even with gradients enabled; output type,
+dtype, device, shape and range (the contract's own tolerance,
 :data:`zoo.tasks.RANGE_TOLERANCE`) and the task's own check; the input is not modified
 ("input mutation"); a batch of N equals N single calls ("batch independence"); the same
 output twice under a seed ("determinism"); the same output after ``.to(device)``; a clear
@@ -25,7 +26,7 @@ with gradients enabled, as the harness runs them.
 
 Metric checks: ``name`` and a boolean ``higher_is_better``; a fingerprint that starts with the
 name, is the same for two instances with the same options and does not change with use;
-paired metrics return ``Tensor[N]`` (or a mapping of them) of floats; NaN only with a reason
+paired metrics return ``Tensor[N]`` (or a mapping of them) of float64; NaN only with a reason
 in ``item_reasons``; determinism; batch independence; inputs not modified; identical images
 score at least as well as distorted ones in the declared direction, and at the metric's
 ``ideal`` when it declares one. Distribution metrics return one finite value, the same when
@@ -70,18 +71,23 @@ def _require(ok: bool, subject: str, check: str, problem: str, fix: str) -> None
 
 
 # -- methods ------------------------------------------------------------------------------------
-def _run(method: Method, x: torch.Tensor) -> torch.Tensor:
+def _run(method: Method, x: torch.Tensor, grad: bool = False) -> torch.Tensor:
+    """The method's output on ``x`` through its task's call; ``grad``: as a user's script calls it
+    (autograd on, output as returned), else as the harness does."""
     spec = task_spec(method.task)
     batch = Batch([f"kit-{i}" for i in range(x.shape[0] if x.dim() == 4 else 1)], x, None, [{}], {})
     if x.dim() == 4:
         batch.extras = spec.kit_extras(method, x)
+    if grad:
+        with torch.enable_grad():
+            return spec.run(method, batch, {}).images
     with torch.enable_grad() if method.needs_grad else torch.inference_mode():
         return spec.run(method, batch, {}).images.detach()
 
 
-def _call(method: Method, x: torch.Tensor, subject: str, check: str) -> torch.Tensor:
+def _call(method: Method, x: torch.Tensor, subject: str, check: str, grad: bool = False) -> torch.Tensor:
     try:
-        return _run(method, x)
+        return _run(method, x, grad)
     except ContractError as exc:
         raise ConformanceError(subject, check, f"the task contract refused the output: {exc}",
                                "return a float32 N x 3 x H x W tensor in [0, 1] of the shape the task expects "
@@ -101,9 +107,14 @@ def _check_instance(method: Method, device: str, size: int, atol: float) -> torc
     before = x.clone()
 
     torch.manual_seed(0)
-    y = _call(method, x, name, "output")
+    y = _call(method, x, name, "output", grad=True)  # as a user's script calls it: autograd on
     _require(torch.equal(x, before), name, "input mutation", "the method changed its input tensor in place",
              "work on a copy (x = x.clone()) or use out-of-place operations")
+    _require(not (isinstance(y, torch.Tensor) and (y.requires_grad or y.grad_fn is not None)), name, "autograd graph",
+             "the output carries an autograd graph when called with gradients enabled (zoo.load(...) users hold it "
+             "and its activations in memory, and backpropagate into the method)",
+             "return outputs through the task base class's public call (it runs the method without autograd and "
+             "detaches the output); don't override upscale/translate/... themselves")
     _require(isinstance(y, torch.Tensor) and y.dtype == torch.float32, name, "output dtype",
              f"output dtype {getattr(y, 'dtype', type(y).__name__)}", "return float32 (y.float())")
     _require(y.device == method.device, name, "output device",
@@ -350,7 +361,8 @@ def _check_paired(m: Any, subject: str, x: torch.Tensor, y: torch.Tensor, ex: di
         _require(isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == n, subject, "shape [N]",
                  f"returned{col} {tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__} for {n} images",
                  "return one value per image, shape [N] (reduce every dimension but the batch: .flatten(1).mean(1))")
-        _require(t.is_floating_point(), subject, "dtype", f"returned{col} dtype {t.dtype}", "return float32 or float64 values")
+        _require(t.dtype == torch.float64, subject, "dtype", f"returned{col} dtype {t.dtype}; every metric returns float64",
+                 "return values through the Metric base class's call (it casts them), or .double() them")
         for i in torch.nonzero(torch.isnan(t)).flatten().tolist():
             _require(i < len(reasons) and bool(reasons[i]), subject, "NaN without a reason",
                      f"item {i}{col} is NaN and item_reasons gives no reason",

@@ -155,6 +155,11 @@ def pin(ref: WeightsRef) -> tuple[str, str]:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_url
 
+    from zoo.cache import hub_unreachable
+
+    unreachable = hub_unreachable()
+    if unreachable:
+        raise WeightsError(f"cannot pin {ref.hub}/{ref.file}: {unreachable}. Run `zoo fetch --pin` where the Hub is reachable")
     meta = get_hf_file_metadata(hf_hub_url(ref.hub, ref.file, revision=ref.revision or "main"))
     path = hf_hub_download(ref.hub, ref.file, revision=meta.commit_hash, cache_dir=hub_cache_dir(), library_name="imagezoo")
     return meta.commit_hash, sha256_file(Path(path))
@@ -212,12 +217,17 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
             f"{method_id}: weights {ref.hub}/{ref.file} have no pinned revision in the catalog. Run "
             f"`zoo fetch --pin {method_id}` to resolve the current commit and sha256, then add them to the entry."
         )
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import LocalEntryNotFoundError
 
+    from zoo.cache import hub_unreachable
     from zoo.version import __version__
 
     local_only = offline() or not download
+    unreachable = None
+    if not local_only and try_to_load_from_cache(ref.hub, ref.file, cache_dir=hub_cache_dir(), revision=ref.revision) is None:
+        unreachable = hub_unreachable()  # fail in seconds, not after huggingface_hub's retries
+        local_only = unreachable is not None
     try:
         path = Path(
             hf_hub_download(
@@ -226,7 +236,8 @@ def resolve(ref: WeightsRef, method_id: str, *, download: bool = True) -> Path:
             )
         )
     except LocalEntryNotFoundError as exc:
-        why = "downloads are off (offline)" if local_only else "the Hub could not be reached"
+        why = (f"the Hub could not be reached ({unreachable})" if unreachable
+               else "downloads are off (offline)" if local_only else "the Hub could not be reached")
         raise WeightsError(
             f"{method_id}: weights file {ref.file} from {ref.hub} (revision {ref.revision[:12]}) is not in the "
             f"local Hub cache and {why}. Run `zoo fetch {method_id}` where the Hugging Face Hub is reachable "

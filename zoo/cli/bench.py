@@ -17,21 +17,23 @@ def _print_leaderboard(run: Any) -> None:
 
 
 def _gate(current: Any, baseline_path: str, tolerances: list[str], subset: bool, nan_equal: bool = True,
-          label: str | None = None) -> int:
+          label: str | None = None, run_path: Any = None, details: bool = False) -> int:
+    """Print the drifted means first (then, with ``details``, every moved mean and drifted item); exit 1 on drift."""
+    from zoo.report.compare import Tolerances, gate, parse_tolerances, run_tolerances, unmatched_tolerances
     from zoo.results import load_results
-    from zoo.report.compare import compare, parse_tolerances, unmatched_tolerances
 
-    tol = parse_tolerances(tolerances)
+    tol = Tolerances(parse_tolerances(tolerances), suite=run_tolerances(run_path))
     baseline = load_results(baseline_path)
-    for name in unmatched_tolerances(tol, current, baseline):
+    for name in unmatched_tolerances(tol.given, current, baseline):
         print(f"warning: --tolerance {name}: matches no metric, alias or column in the run or the baseline; "
               f"it is not applied (check the spelling: see the `metric` column of results.csv)", file=sys.stderr)
-    drifts = compare(current, baseline, tol, subset=subset, nan_equal=nan_equal)
-    if drifts.empty:
+    drifted, text = gate(current, baseline, tol, subset=subset, nan_equal=nan_equal, details=details)
+    if text:
+        print(text)
+    if not drifted:
         print(f"regression gate: no drift against {label or baseline_path}", file=sys.stderr)
         return EXIT_OK
-    print(drifts.to_markdown(index=False))
-    print(f"regression gate: {len(drifts)} drift(s) against {label or baseline_path}", file=sys.stderr)
+    print(f"regression gate: {drifted} drift(s) against {label or baseline_path}", file=sys.stderr)
     return EXIT_DRIFT
 
 
@@ -57,7 +59,8 @@ def cmd_bench(a: Any) -> int:
         if baseline is not None:
             subset = bool(a.method) or bool(left_out)
             _site_against(run.path, str(baseline), a.tolerance, subset=subset, label=a.against)
-            gate = _gate(run.results, str(baseline), a.tolerance, subset=subset, label=a.against)
+            gate = _gate(run.results, str(baseline), a.tolerance, subset=subset, label=a.against, run_path=run.path,
+                         details=a.details)
             status = EXIT_DRIFT if EXIT_DRIFT in (status, gate) else max(status, gate)  # a drift is never hidden by exit 3
         return status
 
@@ -77,9 +80,10 @@ def _snapshot_baseline(against: str, tolerances: list[str], folder: Path) -> Pat
 def _site_against(run_path: Any, against: str, tolerances: list[str], subset: bool, label: str | None = None) -> Path:
     """Rebuild the run's index.html with a diff view against the baseline."""
     from zoo.report import rebuild_site
-    from zoo.report.compare import parse_tolerances
+    from zoo.report.compare import Tolerances, parse_tolerances, run_tolerances
 
-    return rebuild_site(run_path, against, parse_tolerances(tolerances), subset=subset, label=label)
+    tol = Tolerances(parse_tolerances(tolerances), suite=run_tolerances(run_path))
+    return rebuild_site(run_path, against, tol, subset=subset, label=label)
 
 
 def cmd_report(a: Any) -> int:
@@ -109,7 +113,13 @@ def cmd_report(a: Any) -> int:
 def cmd_compare(a: Any) -> int:
     from zoo.results import load_results
 
-    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset, nan_equal=not a.nan_is_drift)
+    return _gate(load_results(a.run), a.baseline, a.tolerance, subset=a.subset, nan_equal=not a.nan_is_drift,
+                 run_path=a.run, details=a.details)
+
+
+TOLERANCE_HELP = ("NAME=TOL: absolute (psnr=0.01), relative to the baseline value (psnr=0.1%%) or both "
+                  "(psnr=0.01+0.1%%); repeatable or comma-separated; NAME: column, alias or metric (the column or alias "
+                  "wins); over the suite's tolerances: block and the metric's own (docs/ci.md)")
 
 
 def register(sub: Any) -> None:
@@ -120,8 +130,9 @@ def register(sub: Any) -> None:
     s.add_argument("--include-path", action="append", default=[], help="extra folder of suite files")
     s.add_argument("--method", action="append", default=[], help="run only these method ids")
     s.add_argument("--against", help="baseline run folder or results file: exit 1 on drift")
-    s.add_argument("--tolerance", action="append", default=[],
-                   help="NAME=ABS tolerance for --against (repeatable or comma-separated; NAME: column, alias or metric)")
+    s.add_argument("--tolerance", action="append", default=[], help=TOLERANCE_HELP)
+    s.add_argument("--details", action="store_true", help="with --against: after the drifted means, every mean that "
+                   "moved and every item value that drifted")
     s.add_argument("--device", default="cpu")
     s.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
@@ -142,16 +153,16 @@ def register(sub: Any) -> None:
     s.add_argument("run")
     s.add_argument("--open", action="store_true", help="open the run's index.html in the default browser")
     s.add_argument("--against", help="baseline run folder or results file: rebuild index.html with a diff view")
-    s.add_argument("--tolerance", action="append", default=[], help="METRIC=ABS tolerance for --against")
+    s.add_argument("--tolerance", action="append", default=[], help=TOLERANCE_HELP)
     s.add_argument("--subset", action="store_true", help="with --against: only methods present in RUN")
     s.set_defaults(fn=cmd_report)
 
     s = sub.add_parser("compare", help="regression gate: run vs baseline")
     s.add_argument("run")
     s.add_argument("baseline")
-    s.add_argument("--tolerance", action="append", default=[],
-                   help="NAME=ABS absolute tolerance (repeatable or comma-separated; NAME: column, alias or metric name; "
-                        "the column or alias wins over the metric name)")
+    s.add_argument("--tolerance", action="append", default=[], help=TOLERANCE_HELP)
+    s.add_argument("--details", action="store_true", help="after the drifted means, every mean that moved and every "
+                   "item value that drifted")
     s.add_argument("--subset", action="store_true", help="only methods present in RUN")
     s.add_argument("--nan-is-drift", action="store_true", help="a value NaN in both runs is a drift (default: it matches)")
     s.set_defaults(fn=cmd_compare)

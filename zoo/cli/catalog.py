@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from zoo.cli._common import print_json
+from zoo.cli._common import parse_setting, print_json
 
 
 def cmd_list(a: Any) -> int:
@@ -13,7 +13,7 @@ def cmd_list(a: Any) -> int:
     from zoo.plugins import failed_plugins
     from zoo.weights import availability
 
-    cards = list_methods(task=a.task, pattern=a.pattern, available=a.available)
+    cards = list_methods(task=a.task, pattern=a.pattern, available=a.available, settings=parse_setting(a.setting))
     if getattr(a, "provenance", False):
         return _list_provenance(cards, a.json)
     for name, error in sorted(failed_plugins().items()):
@@ -86,6 +86,9 @@ def register(sub: Any) -> None:
     s.add_argument("--task")
     s.add_argument("--pattern", help="glob on the method id")
     s.add_argument("--available", action="store_true", help="only methods whose weights are local")
+    s.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="only methods that run with this value: an operating point, a fixed parameter or an allowed "
+                        "option (repeatable: all must hold), e.g. --setting scale=4")
     s.add_argument("--provenance", action="store_true",
                    help="official source, licence, hash status (published-pinned / prefix-only / unverified / none), Hub mirror")
     s.add_argument("--json", action="store_true")

@@ -167,10 +167,14 @@ def hub(repo: str, revision: str | None = None, pattern: str = "*", archive: str
         )
     from huggingface_hub import snapshot_download
 
+    from zoo.cache import hub_unreachable
+
     allow = [archive] if archive else [parquet] if parquet else [pattern]
+    # an unreachable Hub: the cached copy or a failure in seconds (not huggingface_hub's retries)
+    local_only = offline() or hub_unreachable() is not None
     try:
         root = Path(snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=allow,
-                                      cache_dir=hub_cache_dir(), local_files_only=offline(), library_name="imagezoo"))
+                                      cache_dir=hub_cache_dir(), local_files_only=local_only, library_name="imagezoo"))
     except Exception as exc:
         raise ZooError(
             f"dataset {label}: could not get {repo}@{revision[:12]} ({type(exc).__name__}: {exc}). Run "

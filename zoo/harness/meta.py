@@ -25,6 +25,7 @@ def run_meta(runner) -> dict:
     return {
         "run": runner.run_id, "suite": runner.suite.name, "suite_file": runner.suite.source, "seed": runner.suite.seed,
         "round_outputs": runner.suite.round_outputs,
+        "tolerances": {k: str(v) for k, v in getattr(runner.suite, "tolerances", {}).items()},  # the gate reads them
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                  "device": str(runner.device), "torch_threads": torch.get_num_threads()},

@@ -33,8 +33,10 @@ import yaml
 from zoo.taskspec import task_spec
 
 from zoo.errors import PluginError, SuiteError, UnknownNameError, ZooError
+from zoo.tolerance import suite_tolerances
 
-SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark"}
+SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark",
+              "tolerances"}
 #: keys every benchmark may set; each task's spec adds its own (``TaskSpec.bench_keys``)
 BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable", "baselines"}
 
@@ -97,6 +99,8 @@ class Suite:
     round_outputs: bool = True
     samples_per_benchmark: int = 2
     source: str = ""
+    #: the regression gate's tolerances for this suite (``tolerances:`` NAME: TOL; see zoo.tolerance)
+    tolerances: dict = field(default_factory=dict)
 
     @property
     def folder_name(self) -> str:
@@ -589,4 +593,5 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
         raise SuiteError(f"{src}: no benchmarks")
     return Suite(name=_strip(raw.get("name", path.stem)), benchmarks=benches, seed=int(raw.get("seed", 0)),
                  round_outputs=bool(raw.get("round_outputs", True)),
-                 samples_per_benchmark=int(raw.get("samples_per_benchmark", 2)), source=src)
+                 samples_per_benchmark=int(raw.get("samples_per_benchmark", 2)), source=src,
+                 tolerances=suite_tolerances(_strip(raw.get("tolerances")), src))

@@ -23,6 +23,15 @@ from zoo.errors import MetricError, UnknownNameError
 from zoo.plugins import registry, unknown_message
 
 
+def _float64(v: Any) -> Any:
+    """A value tensor (or a mapping of them) as float64; anything else as it is."""
+    if isinstance(v, torch.Tensor):
+        return v.to(torch.float64)
+    if isinstance(v, dict):
+        return {k: _float64(t) for k, t in v.items()}
+    return v
+
+
 class Metric:
     """Base metric.
 
@@ -42,6 +51,10 @@ class Metric:
     #: distance); None where it is not defined (bpp). The conformance kit checks it.
     ideal: ClassVar[float | None] = None
     unit: ClassVar[str] = ""
+    #: the regression gate's tolerance for this metric's values when neither ``--tolerance`` nor the
+    #: suite sets one: its noise floor across machines and thread counts, absolute (``1e-4``), relative
+    #: to the baseline value (``"0.01%"``) or both (``"1e-6+0.01%"``); None: the gate's default 1e-4
+    tolerance: ClassVar[float | str | None] = None
 
     def requirements(self) -> set[str]:
         """Every input this metric reads besides the output (an instance may narrow or widen ``needs``)."""
@@ -96,18 +109,19 @@ class Metric:
             self._update(output, reference, **extras)
 
     def compute(self) -> torch.Tensor:
-        """Per-item values of everything seen (paired), or the set's single value."""
+        """Per-item values of everything seen (paired), or the set's single value (float64)."""
         if self.paired:
             return torch.cat(self._per_item) if self._per_item else torch.empty(0, dtype=torch.float64)
-        return self._compute()
+        return _float64(self._compute())
 
     def __call__(self, output: torch.Tensor, reference: torch.Tensor | None = None, **extras: Any) -> torch.Tensor:
+        """The values as float64, whatever precision the metric computed in (one dtype for every metric)."""
         self._check(output, reference)
         if self.paired:
-            return self._values(output, reference, **extras)
+            return _float64(self._values(output, reference, **extras))
         self.reset()
         self._update(output, reference, **extras)
-        return self._compute()
+        return _float64(self._compute())
 
     # -- checks ------------------------------------------------------------------------------
     def _check(self, output: Any, reference: Any) -> None:

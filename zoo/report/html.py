@@ -457,66 +457,54 @@ def _metadata(meta: dict) -> str:
             + (f"<h3>unavailable metrics</h3><table><tbody>{unavailable}</tbody></table>" if unavailable else ""))
 
 
-def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, tolerances: dict[str, float] | None = None,
+def baseline_diff(current: pd.DataFrame, baseline: pd.DataFrame, source: str, tolerances=None,
                   subset: bool = False) -> dict:
     """What moved against a baseline: every (benchmark, method, setting, metric) mean in both, the
-    change, the tolerance, how many values drifted (:func:`zoo.report.compare.compare`) and why."""
-    from zoo.report.compare import KEY, compare, tolerance_for
-    from zoo.report.leaderboard import machine_dependent
+    change, the tolerance, how many values drifted and why (:func:`zoo.report.compare.mean_changes`,
+    the rows the terminal's gate summarises)."""
+    from zoo.report.compare import KEY, as_tolerances, compare, mean_changes
 
-    tolerances = tolerances or {}
-    drifts = compare(current, baseline, tolerances, subset=subset)
-    on = ["benchmark", "method", "setting", "metric"]
-
-    def means(df: pd.DataFrame) -> pd.DataFrame:
-        ok = df[~machine_dependent(df) & (df.status == "ok")]
-        return ok.groupby(on, sort=False).agg(mean=("value", "mean"), fingerprint=("fingerprint", "first")).reset_index()
-
-    cur, base = means(current), means(baseline)
-    if subset:
-        present = set(zip(cur.benchmark, cur.method))
-        base = base[[p in present for p in zip(base.benchmark, base.method)]]
-    merged = base.merge(cur, on=on, how="outer", suffixes=("_base", "_run"))
-    counts = drifts.groupby(on).size().to_dict() if len(drifts) else {}
-    reasons = drifts.groupby(on).reason.first().to_dict() if len(drifts) else {}
-    rows = []
-    for r in merged.itertuples():
-        k = (r.benchmark, r.method, r.setting, r.metric)
-        b, c = _num(r.mean_base), _num(r.mean_run)
-        rows.append({"benchmark": r.benchmark, "method": r.method, "setting": r.setting, "metric": r.metric,
-                     "baseline": b, "run": c, "delta": None if b is None or c is None else c - b,
-                     "tolerance": tolerance_for(r.metric, (r.fingerprint_base, r.fingerprint_run), tolerances),
-                     "drifted": int(counts.get(k, 0)),
-                     "reason": reasons.get(k, "" if b is not None or c is None else "new in this run")})
-    return {"source": source, "tolerances": tolerances, "subset": subset, "drifts": int(len(drifts)),
-            "rows": rows, "detail": drifts.head(500)[KEY + ["baseline", "run", "tolerance", "reason"]].to_dict("records")}
+    tols = as_tolerances(tolerances)
+    drifts = compare(current, baseline, tols, subset=subset)
+    means = mean_changes(current, baseline, tols, subset=subset, drifts=drifts)
+    num = lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)  # noqa: E731
+    rows = [{**{k: r[k] for k in ("benchmark", "method", "setting", "metric", "tolerance", "reason", "state")},
+             "baseline": num(r["baseline"]), "run": num(r["run"]), "delta": num(r["delta"]), "drifted": int(r["drifted"])}
+            for r in means.to_dict("records")]
+    return {"source": source, "tolerances": dict(tols.items()), "subset": subset, "drifts": int(len(drifts)),
+            "rows": rows, "detail": drifts.head(500)[KEY + ["baseline", "run", "tolerance", "rule", "reason"]].to_dict("records")}
 
 
 def _diff_html(diff: dict) -> str:
-    rows, same = [], 0
+    rows = []
+    states = {"drift": 0, "within": 0, "same": 0, "new": 0}
     for r in diff["rows"]:
-        drift = r["drifted"] > 0 or bool(r["reason"])
-        if not drift and r["delta"] in (None, 0.0):
-            same += 1  # counted, not listed: a quick-suite diff of unchanged means would double the page
-            continue
-        klass = "moved drift" if drift else "moved within"
+        state = r.get("state") or ("drift" if r["drifted"] or r["reason"] else "within")
+        states[state] = states.get(state, 0) + 1
+        if state == "same":
+            continue  # counted, not listed: a quick-suite diff of unchanged means would double the page
+        klass = {"drift": "moved drift", "new": "moved new"}.get(state, "moved within")
         fmt = lambda v: "–" if v is None else f"{v:.6g}"  # noqa: E731
         rows.append(f'<tr class="{klass}" data-method="{esc(r["method"])}" data-setting="{esc(r["setting"])}">'
                     + "".join(f'<td data-v="{esc(r[k])}">{esc(r[k])}</td>' for k in ("benchmark", "method", "setting", "metric"))
                     + "".join(f'<td data-v="{"" if r[k] is None else r[k]}">{esc(fmt(r[k]))}</td>' for k in ("baseline", "run", "delta"))
-                    + f'<td data-v="{r["tolerance"]}">{esc(format(r["tolerance"], "g"))}</td><td data-v="{r["drifted"]}">{r["drifted"]}</td>'
+                    + f'<td data-v="{esc(r["tolerance"])}">{esc(r["tolerance"])}</td><td data-v="{r["drifted"]}">{r["drifted"]}</td>'
                     + f'<td data-v="{esc(r["reason"])}">{esc(r["reason"])}</td></tr>')
-    tol = ", ".join(f"{k}={v:g}" for k, v in diff["tolerances"].items()) or "default only"
+    tol = ", ".join(f"{k}={v}" for k, v in diff["tolerances"].items()) or "none given"
     head = "".join(f"<th data-sort={t}>{esc(n)}</th>" for n, t in (("benchmark", "text"), ("method", "text"), ("setting", "text"),
-                   ("metric", "text"), ("baseline mean", "num"), ("run mean", "num"), ("Δ", "num"), ("tolerance", "num"),
+                   ("metric", "text"), ("baseline mean", "num"), ("run mean", "num"), ("Δ", "num"), ("tolerance", "text"),
                    ("values drifted", "num"), ("reason", "text")))
-    verdict = (f"<b class=bad>{diff['drifts']} value(s) drifted</b>" if diff["drifts"] else "<b class=good>no drift</b>")
-    within = sum(1 for r in diff["rows"] if r["delta"] not in (None, 0.0) and not (r["drifted"] or r["reason"]))
-    verdict += f"; {within} mean(s) moved within tolerance" if within else "; no mean moved"
+    # the verdict counts exactly the rows of the table below it: drifted, within tolerance, new; unchanged ones are not listed
+    verdict = (f"<b class=bad>{diff['drifts']} value(s) drifted in {states['drift']} mean(s)</b>" if diff["drifts"]
+               else "<b class=good>no drift</b>")
+    verdict += f"; {states['within']} mean(s) moved within tolerance" if states["within"] else "; no other mean moved"
+    if states["new"]:
+        verdict += f"; {states['new']} mean(s) new in this run"
     return (f"<p>Against <code>{esc(diff['source'])}</code>{' (methods of this run only)' if diff['subset'] else ''}: {verdict}. "
-            f"A value drifts when |run − baseline| exceeds its metric's absolute tolerance ({esc(tol)}; default 1e-4), its "
-            "fingerprint changed, or it turned from ok to failed; timings are not compared. Means are over items; red rows "
-            f"drifted, yellow rows moved within tolerance; {same} unchanged mean(s) are not listed.</p>"
+            "A value drifts when |run − baseline| exceeds its tolerance (absolute, or % of the baseline value; from "
+            f"--tolerance or the suite ({esc(tol)}), else the metric's own, else 1e-4), its fingerprint changed, or it turned "
+            "from ok to failed; timings are not compared. Means are over items; red rows drifted, yellow rows moved within "
+            f"tolerance; {states['same']} unchanged mean(s) are not listed.</p>"
             f"<table class='diff sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             + (f"<details><summary>every value that drifted ({diff['drifts']}"
                + (", the first 500" if diff["drifts"] > 500 else "") + f")</summary>{_frame_table(pd.DataFrame(diff['detail']))}</details>"
