@@ -8,6 +8,9 @@ import pytest
 
 # Ray (harness executor test) reads this when first imported; see zoo.harness.executors.run_on_ray
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+# units run in this process unless a test asks for workers (tests/test_workers.py, the Ray tests):
+# a worker pool per zoo.bench call would add its start-up to every test that runs a suite
+os.environ.setdefault("ZOO_WORKERS", "0")
 
 from zoo.testing import isolated_caches  # noqa: E402
 

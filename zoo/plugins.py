@@ -195,6 +195,10 @@ def load_entry_points() -> None:
     core = lambda e: e.name == BUILTIN and e.value == CORE_MODULE  # noqa: E731
     eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not core(e), e.name))
     wanted = _selected()
+    from zoo.pluginprobe import probe
+
+    # a plugin that ends the process at import (os._exit) is found by a probe process, not by us dying
+    broken = probe([ep for ep in eps if not core(ep) and ep.name != BUILTIN and (wanted is None or ep.name in wanted)])
     for ep in eps:  # registration order = precedence: the built-ins first, then by name (a tie: sys.path order)
         if wanted is not None and ep.name not in wanted and ep.name != BUILTIN:
             continue
@@ -209,6 +213,9 @@ def load_entry_points() -> None:
         version = ep.dist.version if ep.dist is not None else None
         info = PluginInfo(name=ep.name, module=ep.value, version=version)
         _state["infos"][ep.name] = info
+        if ep.name in broken:
+            info.error = broken[ep.name]
+            continue
         try:
             module = ep.load()
             api = getattr(module, "ZOO_HOOK_API", hookspecs.HOOK_API_VERSION)

@@ -47,7 +47,14 @@ def cmd_bench(a: Any) -> int:
         baseline = _snapshot_baseline(a.against, a.tolerance, Path(tmp)) if a.against else None
         run = run_suite(a.suite, out=a.output, include_path=a.include_path, device=parse_device(a.device),
                         methods=a.method or None, progress=not a.no_progress, executor=a.executor, workers=a.workers,
-                        licence=a.licence, recompute=a.recompute, force=a.force)
+                        licence=a.licence, recompute=a.recompute, force=a.force, unit_timeout=a.unit_timeout,
+                        threads=a.threads_per_unit, retries=a.retries, memory=a.worker_memory, address=a.address,
+                        shared_fs=a.shared_fs)
+        from zoo.plugins import failed_plugins
+
+        for name, error in sorted(failed_plugins().items()):
+            print(f"warning: plugin {name!r} failed to load: {error}; its methods, metrics and datasets were not "
+                  f"available to this run (`zoo plugins` shows every plugin's state)", file=sys.stderr)
         _print_leaderboard(run)
         left_out = run.meta.get("licence_filter", {}).get("left_out", [])
         if left_out:
@@ -135,8 +142,23 @@ def register(sub: Any) -> None:
                    "moved and every item value that drifted")
     s.add_argument("--device", default="cpu")
     s.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="ray: run units in parallel as Ray tasks (pip install 'imagezoo[ray]')")
-    s.add_argument("--workers", type=int, help="CPUs for the ray executor (default: all)")
+                   help="local: worker processes on this machine; ray: Ray tasks on a local Ray or the cluster at "
+                        "--address / RAY_ADDRESS (pip install 'imagezoo[ray]'). See docs/distributed.md")
+    s.add_argument("--workers", type=int, metavar="N",
+                   help="local: N worker processes (default: one per CPU, at most 8; 0: units in this process, without "
+                        "isolation or timeouts; env ZOO_WORKERS); ray: CPUs of the local Ray it starts")
+    s.add_argument("--unit-timeout", type=float, metavar="SECONDS",
+                   help="fail a unit that runs longer (wins over the suite's `timeout:`; default 3600)")
+    s.add_argument("--retries", type=int, metavar="N",
+                   help="run a unit whose worker or node died again, up to N times (default 1); timeouts are not retried")
+    s.add_argument("--threads-per-unit", type=int, metavar="N",
+                   help="intra-op threads of every unit (default 1): the same on every executor and machine, so values "
+                        "are identical")
+    s.add_argument("--worker-memory", metavar="SIZE", help="address-space limit per local worker, e.g. 8G (RLIMIT_AS)")
+    s.add_argument("--address", metavar="ADDR",
+                   help="ray: join the running cluster at ADDR (host:port or ray://host:10001; default RAY_ADDRESS)")
+    s.add_argument("--shared-fs", action="store_true",
+                   help="ray with --address: folder datasets are at the same path on every node (not shipped)")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--licence", "--license", dest="licence", choices=["any", "commercial"], default="any",
                    help="commercial: leave out methods whose weights are for non-commercial use only")

@@ -14,6 +14,7 @@ DISTRIBUTIONS = ("imagezoo", "torch", "torchvision", "numpy", "pandas", "pillow"
 
 def run_meta(runner) -> dict:
     """meta.json for a finished run."""
+    from zoo.harness.dispatch import execution_meta
     from zoo.plugins import plugin_choices, plugin_report
 
     versions = {}
@@ -42,4 +43,5 @@ def run_meta(runner) -> dict:
         # unit_timing: the same per computed unit (reused units cost only reuse_s)
         "timing": {k: round(v, 3) for k, v in runner.timing.items()},
         "unit_timing": list(getattr(getattr(runner, "clock", None), "units", [])),
+        "execution": execution_meta(runner),
     }

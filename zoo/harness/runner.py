@@ -21,7 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
-from zoo.harness.execute import UnitContext, compute_distribution, log, run_unit, setting_str
+from zoo.harness.dispatch import ExecOptions
+from zoo.harness.execute import UnitContext, compute_distribution, log, setting_str
 from zoo.harness.measure import UnitClock, phase
 from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
 from zoo.harness.store import Store
@@ -61,11 +62,16 @@ def unit_failure(rows: pd.DataFrame) -> str | None:
 class Runner:
     def __init__(self, suite: Suite, out: Path, device: str = "cpu", run_id: str | None = None, progress: bool = True,
                  include_path: list[str] | tuple[str, ...] = (), executor: str = "local", workers: int | None = None,
-                 recompute: list[str] | None = None) -> None:
+                 recompute: list[str] | None = None, unit_timeout: float | None = None, threads: int | None = None,
+                 retries: int | None = None, memory: int | None = None, address: str | None = None,
+                 shared_fs: bool = False) -> None:
         if executor not in EXECUTORS:
             raise ZooError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         self.suite, self.device, self.progress = suite, torch.device(device), progress
-        self.include_path, self.executor, self.workers = tuple(include_path), executor, workers
+        self.include_path, self.executor = tuple(include_path), executor
+        self.options = ExecOptions.resolve(workers=workers, unit_timeout=unit_timeout, threads=threads, retries=retries,
+                                           memory=memory, address=address, shared_fs=shared_fs)
+        self.workers = self.options.workers
         self.store = Store(out)
         self.out = Path(out)
         self.run_id = run_id or self.out.name
@@ -77,6 +83,9 @@ class Runner:
         self.clock = UnitClock(self.timing)  # and per unit: meta.json's unit_timing
         self.keys: list[str] = []
         self._sample_ids: dict[str, list[str]] = {}
+        #: where each computed unit ran (host, node, worker, wall, retries, timeout), by unit key
+        self.placement: dict[str, dict] = {}
+        self.execution: dict[str, Any] = {}
 
     # -- planning -------------------------------------------------------------------------------
     def plan(self, only_methods: list[str] | None = None) -> list[BenchPlan]:
@@ -119,43 +128,33 @@ class Runner:
 
     # -- the whole suite ------------------------------------------------------------------------
     def run(self, only_methods: list[str] | None = None) -> pd.DataFrame:
+        """Plan, reuse what the store has (without starting any worker), compute the rest, merge shards."""
+        from zoo.harness.dispatch import execute_units
+
         plans = self.plan(only_methods)
         parts: list[pd.DataFrame | None] = []
-        deferred: list[tuple[int, BenchPlan, Unit]] = []  # units for the Ray executor: (slot in parts, plan, unit)
+        pending: list[tuple[int, BenchPlan, Unit]] = []  # units to compute: (slot in parts, plan, unit)
+        bar = tqdm(total=sum(len(p.units) for p in plans if p.dataset is not None), desc=self.suite.name, unit="unit",
+                   disable=not self.progress, file=sys.stderr)
         for plan in plans:
             parts += [pd.DataFrame(plan.failures)] if plan.failures else []
             if plan.dataset is None or not plan.units:
                 continue
             self._save_references(plan)
-            bar = tqdm(plan.units, desc=plan.bench.name, unit="unit", disable=not self.progress, file=sys.stderr)
-            for unit in bar:
-                bar.set_postfix_str(f"{unit.card.id} {setting_str(unit.setting)}" + (f" items {unit.shard[0]}-{unit.shard[1] - 1}" if unit.sharded else ""))
+            for unit in plan.units:
                 self.keys.append(unit.key)
                 if self._reusable(plan, unit):
                     with phase(self.timing, "reuse_s"):
                         parts.append(self.store.get(unit.key).assign(run=self.run_id))
                     self.reused += 1
-                elif self.executor == "ray":
-                    deferred.append((len(parts), plan, unit))
-                    parts.append(None)
+                    bar.update(1)
                 else:
-                    with self.store.claim(unit.key) as stored:  # another run into this folder may hold it
-                        if stored is not None and not self._forced(unit):
-                            parts.append(stored.assign(run=self.run_id))
-                            self.reused += 1
-                            continue
-                        torch.manual_seed(self.suite.seed)
-                        ctx = self.context(plan, unit)
-                        self.clock.start()
-                        result = run_unit(ctx)
-                        with phase(ctx.timing, "store_s"):
-                            stored_df = self.persist(unit.key, result.rows, result.states)
-                        self.clock.stop(unit_label(plan, unit), ctx.timing)
-                        parts.append(stored_df.assign(run=self.run_id))
-        if deferred:
-            from zoo.harness.executors import run_on_ray
-
-            run_on_ray(self, deferred, parts, ray_unit)
+                    pending.append((len(parts), plan, unit))
+                    parts.append(None)
+        try:
+            execute_units(self, pending, parts, bar)
+        finally:
+            bar.close()
         parts += [self._merge_shards(p) for p in plans if p.units and p.units[0].sharded]
         parts = [p for p in parts if p is not None and len(p)]
         if not parts:
@@ -293,11 +292,19 @@ def licence_split(spec, methods: list[str] | None, licence: str) -> tuple[list[s
 def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: list[str] | tuple[str, ...] = (),
               device: str = "cpu", methods: list[str] | None = None, progress: bool = True, report: bool = True,
               run_id: str | None = None, executor: str = "local", workers: int | None = None,
-              licence: str = "any", recompute: list[str] | None = None, force: bool = False) -> Run:
+              licence: str = "any", recompute: list[str] | None = None, force: bool = False,
+              unit_timeout: float | None = None, threads: int | None = None, retries: int | None = None,
+              memory: int | str | None = None, address: str | None = None, shared_fs: bool = False) -> Run:
     """Run a suite (name or path) into ``out`` (default ``runs/<suite>``) and write its report.
 
-    ``executor="ray"`` runs the units that are not in the result store as Ray tasks
-    (``workers`` CPUs, default all); each finished unit is persisted as it arrives.
+    Units not in the result store run in worker processes (:mod:`zoo.harness.dispatch`):
+    ``executor="local"`` on ``workers`` processes of this machine (None: one per CPU, at most
+    8; 0: in this process, without isolation or timeouts), ``executor="ray"`` as Ray tasks on a
+    local Ray or the cluster at ``address`` (or ``RAY_ADDRESS``). A unit whose worker dies is
+    run again up to ``retries`` times, then recorded failed with the cause; one that runs past
+    its timeout (``unit_timeout``, else the suite's, else 3600 s) is failed. ``threads``: the
+    intra-op thread count of every unit (default 1; the same everywhere so values are identical).
+    ``memory``: an address-space limit per local worker (``"4G"``). Each unit is persisted as it lands.
     ``licence="commercial"`` leaves out methods whose weights are for non-commercial use only
     (recorded in ``meta.json`` as ``licence_filter``).
     ``recompute``: method ids whose stored units are computed again (``[]``: all of them).
@@ -322,7 +329,8 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
                            f"(`zoo bench SUITE --recompute [METHOD ...]`)")
     claim_run_folder(out_path, force, suite=spec.name, inputs=dataset_folders(spec))
     runner = Runner(spec, out_path, device=device, run_id=run_id, progress=progress, include_path=include_path,
-                    executor=executor, workers=workers, recompute=recompute)
+                    executor=executor, workers=workers, recompute=recompute, unit_timeout=unit_timeout,
+                    threads=threads, retries=retries, memory=memory, address=address, shared_fs=shared_fs)
     methods, left_out = licence_split(spec, methods, licence)
     if licence != "any":
         runner.meta["licence_filter"] = {"licence": licence, "left_out": left_out}
@@ -341,21 +349,3 @@ def run_suite(suite: str, out: str | os.PathLike | None = None, include_path: li
         with FileLock(str(out_path / ".locks" / "report.lock")):  # two runs into one folder write it in turn
             write_report(run)
     return run
-
-
-def ray_unit(spec: tuple, bench_name: str, method_id: str, setting: dict,
-              shard: tuple[int, int]) -> tuple[pd.DataFrame, dict, dict]:
-    """One unit inside a Ray worker: re-plan the benchmark, run the unit, return rows, states and timing."""
-    source, include_path, out, device, run_id = spec
-    torch.set_num_threads(1)  # one CPU per task; Ray runs several at once
-    suite = load_suite(source, include_path)
-    suite.benchmarks = [b for b in suite.benchmarks if b.name == bench_name]
-    runner = Runner(suite, Path(out), device=device, run_id=run_id, progress=False)
-    plan = runner.plan([method_id])[0]
-    unit = next(u for u in plan.units if u.card.id == method_id and u.setting == setting and tuple(u.shard) == tuple(shard))
-    torch.manual_seed(suite.seed)
-    ctx = runner.context(plan, unit)
-    t0 = time.perf_counter()
-    result = run_unit(ctx)
-    ctx.timing["unit_s"] = time.perf_counter() - t0  # the store write happens in the driver
-    return result.rows, result.states, ctx.timing

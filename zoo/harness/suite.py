@@ -38,7 +38,8 @@ from zoo.tolerance import suite_tolerances
 SUITE_KEYS = {"name", "seed", "include", "benchmarks", "description", "round_outputs", "samples_per_benchmark",
               "tolerances"}
 #: keys every benchmark may set; each task's spec adds its own (``TaskSpec.bench_keys``)
-BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable", "baselines"}
+BENCH_KEYS = {"name", "task", "dataset", "methods", "metrics", "batch_size", "shard_size", "allow_unavailable", "baselines",
+              "timeout"}
 
 #: columns the harness writes beside the metrics (cost and bookkeeping): no metric may be named so
 RESERVED_COLUMNS = ("*", "runtime_ms", "encode_ms", "decode_ms", "params", "peak_mem_mb")
@@ -63,6 +64,7 @@ class MethodSpec:
     id: str
     settings: list[dict] | None = None  # None: the card's settings
     line: int | None = None
+    timeout: float | None = None  # seconds a unit of this method may run in a worker (zoo.harness.runner)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Benchmark:
     dataset_missing: str | None = None
     line: int | None = None
     source: str = ""
+    timeout: float | None = None  # seconds each unit may run in a worker; a method's own `timeout` wins
 
     def where(self, line: int | None = None) -> str:
         """``file:line`` of this benchmark (or of one of its entries) for error messages."""
@@ -178,6 +181,15 @@ def _expanded_size(data: Any, limit: int) -> int:
         return n
 
     return size(data)
+
+
+def _timeout(value: Any, where: str) -> float | None:
+    """A suite's ``timeout:`` (seconds a unit may run in a worker), checked."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+        raise SuiteError(f"{where}: timeout must be a positive number of seconds, got {_strip(value)!r}")
+    return float(value)
 
 
 def _is_int(x: Any) -> bool:
@@ -518,14 +530,14 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
             if isinstance(m, str):
                 spec_m = MethodSpec(_strip(m), None, _line(m))
             elif isinstance(m, dict) and isinstance(m.get("id"), str):
-                unknown = set(m) - {"id", "settings", "__line__"}
+                unknown = set(m) - {"id", "settings", "timeout", "__line__"}
                 if unknown:
                     raise SuiteError(f"{where}: method {_strip(m['id'])!r}: unknown key(s) {sorted(map(str, unknown))}; "
-                                     f"a method is {{id: ..., settings: [...]}}")
+                                     f"a method is {{id: ..., settings: [...], timeout: SECONDS}}")
                 st = m.get("settings")
                 if st is not None and (not isinstance(st, list) or not st or not all(isinstance(x, dict) for x in st)):
                     raise SuiteError(f"{where}: method {_strip(m['id'])!r}: settings must be a non-empty list of mappings")
-                spec_m = MethodSpec(_strip(m["id"]), _strip(st), _line(m))
+                spec_m = MethodSpec(_strip(m["id"]), _strip(st), _line(m), _timeout(m.get("timeout"), where))
             else:
                 raise SuiteError(f"{where}: a method is an id or a mapping with `id`, got {_strip(m)!r}")
             _check_method(spec_m, spec.name, where)
@@ -572,6 +584,7 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
         if stray:
             raise _err(bsrc, b, f"benchmark {name!r}: allow_unavailable names {stray}, which are not among its "
                                 f"metrics or methods ({', '.join(sorted(named))})")
+        btimeout = _timeout(b.get("timeout"), f"{bsrc}:{_line(b)}: benchmark {name!r}")
         baselines = _strip(b.get("baselines", []))
         ids = [m.id for m in methods]
         if not isinstance(baselines, list) or not all(isinstance(x, str) for x in baselines):
@@ -584,6 +597,7 @@ def load_suite(ref: str, include_path: list[str] | tuple[str, ...] = ()) -> Suit
             name=name, task=spec.name, dataset=ds, methods=methods, metrics=metrics,
             options=options, batch_size=int(b.get("batch_size", 4)), shard_size=b.get("shard_size"),
             allow_unavailable=allow, baselines=baselines, dataset_missing=dataset_missing, line=_line(b), source=bsrc,
+            timeout=btimeout,
         ))
     names = [b.name for b in benches]
     dup = {n for n in names if names.count(n) > 1}

@@ -82,8 +82,22 @@ def metadata_html(meta: dict) -> str:
     metrics = "".join(f"<tr><td>{esc(k)}</td><td><code>{esc(v.get('fingerprint'))}</code></td><td>{'↑' if v.get('higher_is_better') else '↓'}</td></tr>"
                       for k, v in meta.get("metrics", {}).items())
     unavailable = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in meta.get("unavailable", {}).items())
+    execution = {k: v for k, v in (meta.get("execution") or {}).items() if k != "units" and v is not None}
+    if execution:
+        head["execution"] = execution
+    placed = "".join(
+        f"<tr><td>{esc(u.get('benchmark'))}</td><td>{esc(u.get('method'))}</td><td><code>{esc(u.get('setting'))}</code></td>"
+        f"<td>{esc(u.get('host'))}</td><td><code>{esc((u.get('node') or '')[:12])}</code></td><td>{esc(u.get('worker'))}</td>"
+        f"<td>{esc(u.get('wall_s'))}</td><td>{esc(u.get('retries'))}</td><td>{esc(u.get('timeout_s'))}</td>"
+        f"<td>{esc(u.get('status'))}{': ' + esc('; '.join(u.get('causes') or [])) if u.get('causes') else ''}</td></tr>"
+        for u in (meta.get("execution") or {}).get("units", []))
+    where = ("<h3>where units ran</h3><table class=sortable><thead><tr><th data-sort=text>benchmark</th><th data-sort=text>method</th>"
+             "<th data-sort=text>setting</th><th data-sort=text>host</th><th data-sort=text>node</th><th data-sort=text>worker</th>"
+             "<th data-sort=num>wall s</th><th data-sort=num>retries</th><th data-sort=num>timeout s</th><th data-sort=text>status</th>"
+             f"</tr></thead><tbody>{placed}</tbody></table>") if placed else ""
     return (_kv(head)
             + f"<h3>plugins</h3><table class=sortable><thead><tr><th data-sort=text>plugin</th><th data-sort=text>version</th><th data-sort=text>error</th></tr></thead><tbody>{plugins}</tbody></table>"
             + f"<h3>datasets</h3><table class=sortable><thead><tr><th data-sort=text>benchmark</th><th data-sort=text>dataset</th><th data-sort=num>items</th><th data-sort=text>content sha256</th><th data-sort=text>options</th></tr></thead><tbody>{datasets}</tbody></table>"
             + f"<h3>metrics</h3><table class=sortable><thead><tr><th data-sort=text>benchmark/metric</th><th data-sort=text>fingerprint</th><th data-sort=text>better</th></tr></thead><tbody>{metrics}</tbody></table>"
-            + (f"<h3>unavailable metrics</h3><table><tbody>{unavailable}</tbody></table>" if unavailable else ""))
+            + (f"<h3>unavailable metrics</h3><table><tbody>{unavailable}</tbody></table>" if unavailable else "")
+            + where)
