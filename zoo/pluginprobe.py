@@ -23,6 +23,8 @@ import subprocess
 import sys
 from typing import Any
 
+from zoo.processes import exit_cause
+
 _OK, _START = "zoo-probe-ok", "zoo-probe-start"
 
 
@@ -63,8 +65,6 @@ def _write_cache(ok: set[str]) -> None:
 
 
 def _exit_words(rc: int) -> str:
-    from zoo.harness.pool import exit_cause
-
     return exit_cause(rc).replace(" before returning", "")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooError
+from zoo.harness.threads import available_cpus, intra_op_threads
 from zoo.harness.execute import log, row, setting_str
 
 if TYPE_CHECKING:
@@ -35,13 +36,6 @@ DEFAULT_TIMEOUT = 3600.0
 DEFAULT_RETRIES = 1
 #: the most local workers chosen automatically (each holds its own models and metric networks)
 MAX_AUTO_WORKERS = 8
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def parse_memory(text: str | int | None) -> int:
@@ -118,26 +112,6 @@ def in_process_plugins() -> list[str]:
 
     eps = {ep.name for ep in importlib.metadata.entry_points(group="zoo")}
     return sorted(n for n, _ in pm.list_name_plugin() if n not in eps and n != BUILTIN)
-
-
-@contextlib.contextmanager
-def intra_op_threads(n: int):
-    """torch's intra-op threads and the BLAS / OpenMP pools numpy and scipy use, ``n`` for the block.
-
-    Both matter: a Fréchet distance's matrix square root (scipy on OpenBLAS) moves in its last
-    digits with the BLAS thread count as a torch sum does with torch's.
-    """
-    import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS now: a library loaded later escapes the limit)
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def absolute_paths(dataset: dict) -> dict:
@@ -227,7 +201,6 @@ class Dispatch:
                 path.write_bytes(png)
         clock = getattr(r, "clock", None)
         if clock is not None:  # per unit and totals (meta.json unit_timing / timing); the unit's wall is the worker's
-            from zoo.harness.runner import unit_label
 
             clock.add(unit_label(plan, unit), timing, float(where.get("wall_s") or 0.0) + timing.get("store_s", 0.0))
         else:
@@ -374,3 +347,9 @@ def execution_meta(runner) -> dict:
 
 
 __all__ = ["DEFAULT_TIMEOUT", "ExecOptions", "execute_units", "execution_meta", "timeout_for"]
+
+
+def unit_label(plan, unit) -> str:
+    """``bench/method setting`` (and the shard's items), as meta.json's ``unit_timing`` names a unit."""
+    label = f"{plan.bench.name}/{unit.card.id} {setting_str(unit.setting)}".rstrip()
+    return label + (f" items {unit.shard[0]}-{unit.shard[1] - 1}" if unit.sharded else "")

@@ -148,7 +148,7 @@ def connect(runner: Any) -> str:
             raise ZooError(f"--address {address}: no Ray cluster answers there ({exc}); start one with `ray start --head` "
                            f"or check the address (docs/distributed.md)") from exc
         return f"the Ray cluster at {address}"
-    from zoo.harness.dispatch import available_cpus
+    from zoo.harness.threads import available_cpus
 
     cpus = runner.options.workers or available_cpus()
     ray.init(num_cpus=cpus * runner.options.threads if runner.options.workers else cpus, include_dashboard=False,

@@ -23,26 +23,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from zoo.harness.worker import ProtocolError, recv, send
+from zoo.processes import exit_cause  # noqa: F401  (re-exported: the pool's failure wording)
 
 #: a worker that has not said it is ready after this long is treated as dead
 START_TIMEOUT = float(os.environ.get("ZOO_WORKER_START_TIMEOUT", "600"))
 #: a worker that could not start this many times in a row ends the pool: every unit left fails
 MAX_START_FAILURES = 3
-
-
-def exit_cause(returncode: int | None) -> str:
-    """How a worker process ended, in words: ``exit code 0 before returning``, ``signal 11 (SIGSEGV)``."""
-    if returncode is None:
-        return "lost (no exit status)"
-    if returncode >= 0:
-        return f"exit code {returncode} before returning"
-    try:
-        name = signal.Signals(-returncode).name
-    except ValueError:
-        name = "unknown signal"
-    hint = {signal.SIGKILL: "; killed from outside: out of memory, or by a user",
-            signal.SIGSEGV: "; a crash in native code", signal.SIGABRT: "; aborted by native code"}.get(-returncode, "")
-    return f"signal {-returncode} ({name}{hint})"
 
 
 @dataclass

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
-from zoo.harness.dispatch import ExecOptions
+from zoo.harness.dispatch import ExecOptions, unit_label  # noqa: F401  (unit_label: re-exported)
 from zoo.harness.execute import UnitContext, compute_distribution, log, setting_str
 from zoo.harness.measure import UnitClock, phase
 from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
@@ -246,12 +246,6 @@ class Runner:
                         write_image(self.out / sample_file(plan.bench.name, f"_{key}", "", i), extra)
                 if s.reference is not None:
                     write_image(self.out / sample_file(plan.bench.name, "_reference", "", i), s.reference)
-
-
-def unit_label(plan: BenchPlan, unit: Unit) -> str:
-    """``bench/method setting`` (and the shard's items), as meta.json's ``unit_timing`` names a unit."""
-    label = f"{plan.bench.name}/{unit.card.id} {setting_str(unit.setting)}".rstrip()
-    return label + (f" items {unit.shard[0]}-{unit.shard[1] - 1}" if unit.sharded else "")
 
 
 def weights_meta(card, setting: dict) -> dict:

@@ -212,7 +212,7 @@ def execute(req: dict, where: dict, started=lambda: None) -> tuple[dict, list[by
         metrics=plan.metrics, unavailable=plan.unavailable, base=unit.base, load=_load(req["device"]),
         device=torch.device(req["device"]), round_outputs=suite.round_outputs, sharded=unit.sharded,
         save_samples=save_samples, timing=timing)
-    from zoo.harness.dispatch import intra_op_threads
+    from zoo.harness.threads import intra_op_threads
 
     with intra_op_threads(int(req["threads"])):
         torch.manual_seed(suite.seed)
