@@ -184,6 +184,12 @@ def _comparable(current: pd.DataFrame, baseline: pd.DataFrame, subset: bool) -> 
     return cur, base
 
 
+def _count(v: object) -> int:
+    """A count that may be missing (a mean only one side has): 0 then."""
+    f = _float(v)
+    return 0 if math.isnan(f) else int(f)
+
+
 def _float(v: object) -> float:
     try:
         return float(v)  # type: ignore[arg-type]
@@ -236,7 +242,7 @@ def mean_changes(current: pd.DataFrame, baseline: pd.DataFrame, tolerances: Tole
         else:
             state = "within"
         rows.append({**dict(zip(MEAN_KEY, k)), "baseline": b, "run": c, "delta": delta,
-                     "tolerance": f"{rule} ({rule.source})", "n": int(_float(getattr(r, "n_base", 0)) or 0),
+                     "tolerance": f"{rule} ({rule.source})", "n": _count(getattr(r, "n_base", 0)),
                      "drifted": n_drift, "reason": reasons.get(k, "new in this run" if state == "new" else ""),
                      "state": state})
     return pd.DataFrame(rows, columns=MEAN_KEY + ["baseline", "run", "delta", "tolerance", "n", "drifted", "reason", "state"])
