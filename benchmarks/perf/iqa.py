@@ -19,26 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
 import torch
-
-
-def race(f_ours, f_peer, rounds: int):
-    v_ours, v_peer = f_ours(), (f_peer() if f_peer else None)  # warm-up
-    t_ours, t_peer = float("inf"), float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        v_ours = f_ours()
-        t1 = time.perf_counter()
-        if f_peer:
-            v_peer = f_peer()
-        t2 = time.perf_counter()
-        t_ours, t_peer = min(t_ours, t1 - t0), min(t_peer, t2 - t1)
-    return t_ours, t_peer, v_ours, v_peer
+from _race import race
 
 
 def main() -> None:

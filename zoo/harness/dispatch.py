@@ -14,7 +14,6 @@ enforced in worker processes (the in-process executor cannot stop a unit).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import time

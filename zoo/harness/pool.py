@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from zoo.harness.worker import ProtocolError, recv, send
-from zoo.processes import exit_cause  # noqa: F401  (re-exported: the pool's failure wording)
+from zoo.processes import exit_cause
 
 #: a worker that has not said it is ready after this long is treated as dead
 START_TIMEOUT = float(os.environ.get("ZOO_WORKER_START_TIMEOUT", "600"))

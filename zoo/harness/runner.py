@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.errors import ZooError
-from zoo.harness.dispatch import ExecOptions, unit_label  # noqa: F401  (unit_label: re-exported)
+from zoo.harness.dispatch import ExecOptions
 from zoo.harness.execute import UnitContext, compute_distribution, log, setting_str
 from zoo.harness.measure import UnitClock, phase
 from zoo.harness.plan import BenchPlan, Unit, check_method_filter, plan_benchmark
